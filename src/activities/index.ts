@@ -1,0 +1,28 @@
+import type pg from 'pg';
+import { createAiProvider } from '../ai/index.js';
+import type { Config } from '../config.js';
+import { PgAssetRepository } from '../db/assets.js';
+import { extractFile } from '../extract/index.js';
+import { createS3Client, S3Storage } from '../storage/s3.js';
+import { createIngestActivities } from './ingest.js';
+
+export interface ActivityResources {
+  config: Config;
+  pool: pg.Pool;
+  scratchDir: string;
+}
+
+/** Every activity the worker registers, wired to real adapters. */
+export function createActivities({ config, pool, scratchDir }: ActivityResources) {
+  return {
+    ...createIngestActivities({
+      storage: new S3Storage(createS3Client(config)),
+      assets: new PgAssetRepository(pool),
+      ai: createAiProvider(config),
+      extract: extractFile,
+      workBucket: config.WORK_BUCKET,
+      scratchDir,
+      maxObjectBytes: config.INGEST_MAX_BYTES,
+    }),
+  };
+}

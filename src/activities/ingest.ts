@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AiProvider } from '../ai/provider.js';
+import type { AssetRecord, ChunkRecord } from '../db/assets.js';
+import type { ExtractedContent, ExtractHints } from '../extract/index.js';
+import { CorruptContentError, UnsupportedContentError } from '../extract/index.js';
+import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
+import { ObjectChangedError, ObjectNotFoundError } from '../storage/s3.js';
+import type { IngestInput } from '../workflows/ingest.js';
+import { failureTypes } from './failures.js';
+import { currentRun, keepHeartbeating, rethrowIfCancelled, runScratchDir } from './support.js';
+
+/** What the ingest activities need from object storage. */
+export interface IngestStorage {
+  read(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectStream>;
+  readText(bucket: string, key: string, signal?: AbortSignal): Promise<string>;
+  writeText(bucket: string, key: string, text: string, contentType: string, signal?: AbortSignal): Promise<void>;
+  deletePrefix(bucket: string, prefix: string, signal?: AbortSignal): Promise<number>;
+}
+
+/** Where analysed assets are written. */
+export interface AssetWriter {
+  upsert(asset: AssetRecord, chunks: ChunkRecord[]): Promise<{ id: string; created: boolean }>;
+}
+
+export interface IngestDependencies {
+  storage: IngestStorage;
+  assets: AssetWriter;
+  ai: AiProvider;
+  extract(path: string, hints: ExtractHints, options: { signal: AbortSignal }): Promise<ExtractedContent>;
+  /** Bucket for intermediate products passed between steps by key. */
+  workBucket: string;
+  /** Local folder for downloaded files; one sub-folder per workflow run. */
+  scratchDir: string;
+  maxObjectBytes: number;
+}
+
+export interface DownloadedFile {
+  /** versionId if the bucket is versioned, else the ETag: the asset's identity. */
+  version: string;
+  etag: string;
+  sha256: string;
+  sizeBytes: number;
+  contentType: string | undefined;
+}
+
+export interface ExtractedText {
+  format: string;
+  textChars: number;
+  metadata: Record<string, string | number | boolean>;
+  textKey: string;
+}
+
+export interface AnalysedText {
+  language: string;
+  summary: string;
+  keywords: string[];
+  chunkCount: number;
+  chunksKey: string;
+}
+
+const SOURCE_FILE = 'source';
+
+export function createIngestActivities(deps: IngestDependencies) {
+  /** Streams the object to `<scratch>/source`; hashes it on the way; heartbeats the byte offset. */
+  async function fetchToScratch(object: IngestInput): Promise<DownloadedFile & { path: string }> {
+    const ctx = Context.current();
+    const signal = ctx.cancellationSignal;
+    if (object.size !== undefined && object.size > deps.maxObjectBytes) throw tooLarge(object, object.size);
+
+    const dir = runScratchDir(deps.scratchDir, currentRun());
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, SOURCE_FILE);
+    const partial = `${path}.${ctx.info.attempt}.part`;
+
+    let stream: ObjectStream;
+    try {
+      stream = await deps.storage.read(
+        { bucket: object.bucket, key: object.key, versionId: object.versionId, etag: object.etag },
+        signal,
+      );
+    } catch (err) {
+      throw asStorageFailure(err, signal);
+    }
+    if (stream.size > deps.maxObjectBytes) {
+      stream.body.destroy();
+      throw tooLarge(object, stream.size);
+    }
+
+    const sha256 = createHash('sha256');
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sha256.update(chunk);
+        bytes += chunk.length;
+        ctx.heartbeat({ bytes, totalBytes: stream.size });
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(stream.body, meter, createWriteStream(partial), { signal });
+      if (bytes !== stream.size) {
+        // A short read is a transfer problem, not a property of the object: retry.
+        throw new Error(`download of s3://${object.bucket}/${object.key} ended at ${bytes} of ${stream.size} bytes`);
+      }
+      await rename(partial, path);
+    } catch (err) {
+      await rm(partial, { force: true });
+      rethrowIfCancelled(err, signal);
+      throw err;
+    }
+    return { path, ...describeFile(object, stream, sha256.digest('hex'), bytes) };
+  }
+
+  /** The downloaded file on this worker; fetched again if another worker did the download. */
+  async function localCopy(object: IngestInput, file: DownloadedFile): Promise<string> {
+    const ctx = Context.current();
+    const path = join(runScratchDir(deps.scratchDir, currentRun()), SOURCE_FILE);
+    const present = await stat(path).then((s) => s.size === file.sizeBytes, () => false);
+    if (present) return path;
+    const again = await fetchToScratch({ ...object, etag: file.etag || object.etag });
+    if (again.sha256 !== file.sha256) {
+      throw ApplicationFailure.nonRetryable(
+        `s3://${object.bucket}/${object.key} changed between download and extraction`,
+        failureTypes.objectChanged,
+      );
+    }
+    return again.path;
+  }
+
+  return {
+    async download(object: IngestInput): Promise<DownloadedFile> {
+      const { path: _path, ...file } = await fetchToScratch(object);
+      return file;
+    },
+
+    async extract(input: { object: IngestInput; file: DownloadedFile; workPrefix: string }): Promise<ExtractedText> {
+      const ctx = Context.current();
+      const signal = ctx.cancellationSignal;
+      try {
+        const path = await localCopy(input.object, input.file);
+        const content = await keepHeartbeating(() =>
+          deps.extract(path, { key: input.object.key, contentType: input.file.contentType }, { signal }),
+        );
+        const textKey = `${input.workPrefix}text.txt`;
+        await deps.storage.writeText(deps.workBucket, textKey, content.text, 'text/plain; charset=utf-8', signal);
+        return { format: content.format, textChars: content.text.length, metadata: content.metadata, textKey };
+      } catch (err) {
+        rethrowIfCancelled(err, signal);
+        if (err instanceof UnsupportedContentError) {
+          throw ApplicationFailure.nonRetryable(`unsupported file s3://${input.object.bucket}/${input.object.key}: ${err.message}`, failureTypes.unsupportedContent);
+        }
+        if (err instanceof CorruptContentError) {
+          throw ApplicationFailure.nonRetryable(`unreadable ${err.format} file s3://${input.object.bucket}/${input.object.key}: ${err.message}`, failureTypes.corruptContent);
+        }
+        throw err;
+      } finally {
+        // From here on every step reads the text from the work bucket: the local copy has done
+        // its job, on success or not (a retry fetches it again).
+        await rm(runScratchDir(deps.scratchDir, currentRun()), { recursive: true, force: true });
+      }
+    },
+
+    async analyse(input: { textKey: string; workPrefix: string }): Promise<AnalysedText> {
+      const signal = Context.current().cancellationSignal;
+      const text = await deps.storage.readText(deps.workBucket, input.textKey, signal);
+      const analysis = await keepHeartbeating(() => deps.ai.analyse(text, { signal }));
+      const chunksKey = `${input.workPrefix}chunks.jsonl`;
+      const lines = analysis.chunks.map((c) => JSON.stringify({ seq: c.index, start: c.start, end: c.end, text: c.text }));
+      await deps.storage.writeText(deps.workBucket, chunksKey, lines.join('\n'), 'application/x-ndjson', signal);
+      return {
+        language: analysis.language,
+        summary: analysis.summary,
+        keywords: analysis.keywords,
+        chunkCount: analysis.chunks.length,
+        chunksKey,
+      };
+    },
+
+    async persist(input: {
+      object: IngestInput;
+      file: DownloadedFile;
+      content: ExtractedText;
+      analysis: AnalysedText;
+    }): Promise<{ id: string; created: boolean }> {
+      const { workflowId, runId } = currentRun();
+      const raw = await deps.storage.readText(deps.workBucket, input.analysis.chunksKey);
+      const chunks = raw === '' ? [] : raw.split('\n').map((line) => JSON.parse(line) as ChunkRecord);
+      return deps.assets.upsert(
+        {
+          bucket: input.object.bucket,
+          key: input.object.key,
+          version: input.file.version,
+          sha256: input.file.sha256,
+          sizeBytes: input.file.sizeBytes,
+          contentType: input.file.contentType,
+          format: input.content.format,
+          language: input.analysis.language,
+          summary: input.analysis.summary,
+          keywords: input.analysis.keywords,
+          textChars: input.content.textChars,
+          metadata: input.content.metadata,
+          workflowId,
+          runId,
+        },
+        chunks,
+      );
+    },
+
+    async cleanup(input: { workPrefix: string }): Promise<{ deletedObjects: number }> {
+      const ctx = Context.current();
+      await rm(runScratchDir(deps.scratchDir, currentRun()), { recursive: true, force: true });
+      return { deletedObjects: await deps.storage.deletePrefix(deps.workBucket, input.workPrefix) };
+    },
+  };
+}
+
+export type IngestActivities = ReturnType<typeof createIngestActivities>;
+
+function describeFile(object: IngestInput, head: ObjectHead, sha256: string, bytes: number): DownloadedFile {
+  const etag = head.etag || object.etag || '';
+  return {
+    // The same rule as the workflow id: versionId, else the ETag the event named.
+    version: object.versionId ?? object.etag ?? (etag || sha256),
+    etag,
+    sha256,
+    sizeBytes: bytes,
+    contentType: object.contentType ?? head.contentType,
+  };
+}
+
+function tooLarge(object: IngestInput, size: number): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `s3://${object.bucket}/${object.key} is ${size} bytes, above the ingest limit (INGEST_MAX_BYTES)`,
+    failureTypes.objectTooLarge,
+  );
+}
+
+function asStorageFailure(err: unknown, signal: AbortSignal): unknown {
+  rethrowIfCancelled(err, signal);
+  if (err instanceof ObjectNotFoundError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectNotFound);
+  if (err instanceof ObjectChangedError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectChanged);
+  return err;
+}

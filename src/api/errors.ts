@@ -1,0 +1,61 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { ZodError } from 'zod';
+import type { Logger } from '../logger.js';
+
+/** The one error type the HTTP layer throws; `onError` turns it into the uniform body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; requestId: string };
+}
+
+export function errorBody(c: Context, code: string, message: string): ErrorBody {
+  return { error: { code, message, requestId: requestIdOf(c) } };
+}
+
+export function requestIdOf(c: Context): string {
+  return (c.get('requestId') as string | undefined) ?? 'unknown';
+}
+
+export function zodMessage(err: ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+/** Maps every error to the uniform body; Temporal's errors on purpose, the unknown to a bare 500. */
+export function toHttpError(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ZodError) return new HttpError(400, 'invalid_request', zodMessage(err));
+  if (err instanceof WorkflowNotFoundError) return new HttpError(404, 'workflow_not_found', `no workflow with id ${JSON.stringify(err.workflowId)}`);
+  if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError(409, 'already_started', err.message);
+  if (err instanceof HTTPException) {
+    // Hono's own (e.g. malformed JSON from a validator): keep the status, use our body.
+    return new HttpError(err.status as ContentfulStatusCode, err.status === 400 ? 'invalid_request' : 'http_error', err.message);
+  }
+  return undefined;
+}
+
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context): Response => {
+    const known = toHttpError(err);
+    if (known) return c.json(errorBody(c, known.code, known.message), known.status);
+    log.error({ err, requestId: requestIdOf(c), path: c.req.path }, 'unhandled error');
+    // Never leak a stack trace or an internal message to the caller.
+    return c.json(errorBody(c, 'internal', 'internal error; the request id is in the server log'), 500);
+  };
+}

@@ -1,0 +1,54 @@
+import { serve } from '@hono/node-server';
+import { loadConfig, redactConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
+import { createS3Client, S3Storage } from '../storage/s3.js';
+import { connectClient } from '../temporal/connection.js';
+import { createApp } from './app.js';
+
+// The api process: a thin composition root over createApp().
+const config = loadConfig();
+const log = createLogger(config, 'api');
+log.info({ config: redactConfig(config) }, 'starting api');
+
+const temporal = await connectClient(config);
+const pool = createPool(config, 4);
+const storage = new S3Storage(createS3Client(config));
+
+const app = createApp({
+  config,
+  temporal,
+  storage,
+  log,
+  readiness: {
+    temporal: () => temporal.workflowService.getSystemInfo({}),
+    postgres: () => pool.query('SELECT 1'),
+    s3: (signal) => storage.bucketExists(config.INGEST_BUCKET, signal),
+  },
+});
+
+const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }, (info) => {
+  log.info({ port: info.port }, 'api listening');
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'api stopping');
+  // Stop accepting requests, let in-flight ones finish, then release connections.
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await Promise.allSettled([pool.end(), temporal.connection.close()]);
+  log.info('api stopped');
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    shutdown(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'api shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,12 @@
+import { z } from '@hono/zod-openapi';
+
+/** The uniform error body of every non-2xx answer. */
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'workflow_not_found' }),
+      message: z.string(),
+      requestId: z.string(),
+    }),
+  })
+  .openapi('Error');

@@ -1,0 +1,120 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Both processes (api and worker) and the dev-stack
+ * scripts parse it once at start-up and pass the typed result down.
+ */
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const byteSize = z.coerce.number().int().positive();
+
+export const configSchema = z.object({
+  PORT: port.default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('harvester'),
+  /** Base URL of the Temporal Web UI, used to build links to runs. */
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  /** Temporal Cloud / secured clusters: API key sent as a bearer token; implies TLS. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: bool.default(false),
+
+  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/harvester'),
+  /** Postgres schema holding Harvester's tables (tests use one schema per test file). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _ only')
+    .default('public'),
+
+  S3_ENDPOINT: z.url().optional().default('http://127.0.0.1:9000'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1).default('minioadmin'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).default('minioadmin'),
+  /** MinIO and most S3-compatible stores need path-style addressing. */
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  INGEST_BUCKET: z.string().min(3).default('uploads'),
+  /** Bucket for intermediate products (extracted text, chunks) passed between activities by key. */
+  WORK_BUCKET: z.string().min(3).default('harvester-work'),
+  /** Objects larger than this fail ingest with a non-retryable error instead of filling a disk. */
+  INGEST_MAX_BYTES: byteSize.default(512 * 1024 * 1024),
+
+  WEBHOOK_TOKEN: z.string().min(8).default('dev-webhook-token'),
+  API_KEY: z.string().min(8).default('dev-api-key'),
+
+  AI_PROVIDER: z.enum(['local']).default('local'),
+
+  /** Local stack only: where the dev servers keep their data. */
+  HARVESTER_DATA_DIR: z.string().min(1).default('.harvester'),
+  /** Local stack only: where the Go-built temporal and minio binaries are cached between runs. */
+  HARVESTER_BIN_DIR: z.string().min(1).default(join(homedir(), '.cache', 'harvester', 'bin')),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+const SECRET_KEYS = new Set<keyof Config>([
+  'S3_SECRET_ACCESS_KEY',
+  'WEBHOOK_TOKEN',
+  'API_KEY',
+  'TEMPORAL_API_KEY',
+]);
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** A dotenv file read before the environment; variables already set win. Defaults to ./.env. */
+  envFile?: string | false;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const envFile = options.envFile === undefined ? resolve('.env') : options.envFile;
+  const fromFile = envFile && existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [key, value] of Object.entries(env)) {
+    // An empty variable means "not set", as in most twelve-factor tooling.
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The config with secrets masked, for start-up logs. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    out[key] = SECRET_KEYS.has(key as keyof Config) && value !== undefined ? '***' : value;
+  }
+  out.DATABASE_URL = redactUrlPassword(config.DATABASE_URL);
+  return out;
+}
+
+function redactUrlPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '***';
+  }
+}

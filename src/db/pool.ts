@@ -1,0 +1,36 @@
+import pg from 'pg';
+import type { Config } from '../config.js';
+
+/**
+ * One pool per process. The schema is set per connection so every query names tables
+ * unqualified; tests give each file its own schema.
+ */
+export function createPool(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEMA'>, max = 10): pg.Pool {
+  return new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    // DATABASE_SCHEMA is validated as a plain identifier by the config schema.
+    options: `-c search_path=${config.DATABASE_SCHEMA}`,
+    max,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'harvester',
+  });
+}
+
+/** Runs fn in a transaction on one client, rolling back on any error. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      // The connection may be what failed; the original error is the one worth reporting.
+    });
+    throw err;
+  } finally {
+    client.release();
+  }
+}

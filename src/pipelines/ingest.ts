@@ -1,0 +1,33 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
+import type { ObjectRef } from '../s3-events/parse.js';
+import { startRun, type StartedRun } from '../temporal/runs.js';
+import { ingestWorkflowId } from '../temporal/workflow-ids.js';
+import type { IngestInput } from '../workflows/ingest.js';
+import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
+
+/** Starts (or finds) the ingest run of one object version. */
+export function startIngest(
+  client: Client,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
+  object: ObjectRef,
+): Promise<StartedRun> {
+  const input: IngestInput = {
+    bucket: object.bucket,
+    key: object.key,
+    versionId: object.versionId,
+    etag: object.etag,
+    size: object.size,
+    contentType: object.contentType,
+  };
+  return startRun(client, config, {
+    workflowType: 'ingest',
+    workflowId: ingestWorkflowId(object),
+    args: [input],
+    searchAttributes: [
+      { key: PIPELINE, value: 'ingest' },
+      { key: SOURCE, value: object.bucket },
+      { key: STAGE, value: 'queued' },
+    ],
+  });
+}

@@ -1,0 +1,161 @@
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import type { Config } from '../config.js';
+
+/** The object, or the version of it that was asked for, does not exist. */
+export class ObjectNotFoundError extends Error {
+  constructor(readonly bucket: string, readonly key: string, detail: string) {
+    super(`s3://${bucket}/${key} not found (${detail})`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+/** The object exists but is no longer the version that was asked for (If-Match failed). */
+export class ObjectChangedError extends Error {
+  constructor(readonly bucket: string, readonly key: string, expectedEtag: string) {
+    super(`s3://${bucket}/${key} no longer has ETag ${expectedEtag}: it was replaced after the event`);
+    this.name = 'ObjectChangedError';
+  }
+}
+
+export interface ObjectLocator {
+  bucket: string;
+  key: string;
+  versionId?: string | undefined;
+  /** When given, the read fails with ObjectChangedError unless the object still has this ETag. */
+  etag?: string | undefined;
+}
+
+export interface ObjectHead {
+  etag: string;
+  versionId?: string | undefined;
+  size: number;
+  contentType?: string | undefined;
+}
+
+export interface ObjectStream extends ObjectHead {
+  body: Readable;
+}
+
+export function createS3Client(config: Config): S3Client {
+  return new S3Client({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+    // Retries belong to Temporal's activity retry policy, which sees and records every attempt.
+    maxAttempts: 1,
+  });
+}
+
+/** A thin, typed layer over the S3 client: the calls Harvester makes, with S3's errors named. */
+export class S3Storage {
+  constructor(private readonly s3: S3Client) {}
+
+  async head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> {
+    try {
+      const out = await this.s3.send(
+        new HeadObjectCommand({ Bucket: object.bucket, Key: object.key, VersionId: object.versionId, IfMatch: quote(object.etag) }),
+        { abortSignal: signal },
+      );
+      return {
+        etag: unquote(out.ETag ?? ''),
+        versionId: out.VersionId,
+        size: out.ContentLength ?? 0,
+        contentType: out.ContentType,
+      };
+    } catch (err) {
+      throw translate(err, object);
+    }
+  }
+
+  async read(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectStream> {
+    try {
+      const out = await this.s3.send(
+        new GetObjectCommand({ Bucket: object.bucket, Key: object.key, VersionId: object.versionId, IfMatch: quote(object.etag) }),
+        { abortSignal: signal },
+      );
+      if (!out.Body) throw new Error(`s3://${object.bucket}/${object.key}: GetObject returned no body`);
+      return {
+        body: out.Body as Readable,
+        etag: unquote(out.ETag ?? ''),
+        versionId: out.VersionId,
+        size: out.ContentLength ?? 0,
+        contentType: out.ContentType,
+      };
+    } catch (err) {
+      throw translate(err, object);
+    }
+  }
+
+  async readText(bucket: string, key: string, signal?: AbortSignal): Promise<string> {
+    const { body } = await this.read({ bucket, key }, signal);
+    const parts: Buffer[] = [];
+    for await (const part of body) parts.push(part as Buffer);
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  async writeText(bucket: string, key: string, text: string, contentType: string, signal?: AbortSignal): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType }),
+      { abortSignal: signal },
+    );
+  }
+
+  /** Deletes every object under a prefix; deleting what is already gone is not an error. */
+  async deletePrefix(bucket: string, prefix: string, signal?: AbortSignal): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        { abortSignal: signal },
+      );
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (keys.length > 0) {
+        const out = await this.s3.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
+          { abortSignal: signal },
+        );
+        const failed = out.Errors ?? [];
+        if (failed.length > 0) {
+          throw new Error(`could not delete ${failed.length} objects under s3://${bucket}/${prefix}: ${failed[0]?.Message ?? 'unknown'}`);
+        }
+        deleted += keys.length;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return deleted;
+  }
+
+  async bucketExists(bucket: string, signal?: AbortSignal): Promise<void> {
+    await this.s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+  }
+}
+
+function translate(err: unknown, object: ObjectLocator): unknown {
+  if (!(err instanceof S3ServiceException)) return err;
+  const status = err.$metadata.httpStatusCode;
+  if (err.name === 'NoSuchKey' || err.name === 'NoSuchVersion' || err.name === 'NoSuchBucket' || (err.name === 'NotFound' && status === 404)) {
+    return new ObjectNotFoundError(object.bucket, object.key, err.name);
+  }
+  if (status === 412 && object.etag !== undefined) return new ObjectChangedError(object.bucket, object.key, object.etag);
+  return err;
+}
+
+function quote(etag: string | undefined): string | undefined {
+  return etag === undefined ? undefined : `"${etag}"`;
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^"|"$/g, '');
+}

@@ -1,0 +1,183 @@
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  defaultPayloadConverter,
+  type SearchAttributePair,
+  TemporalFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+} from '@temporalio/common';
+import type { Config } from '../config.js';
+import type { IngestProgress } from '../workflows/ingest.js';
+import { PIPELINE, STAGE } from '../workflows/search-attributes.js';
+
+export interface StartedRun {
+  workflowId: string;
+  runId: string;
+  /** True when the id already had a run: nothing new was started. */
+  duplicate: boolean;
+}
+
+export interface StartRunOptions {
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  searchAttributes: SearchAttributePair[];
+}
+
+/**
+ * Starts a run unless its id already has one, running or closed. Returns once the server has
+ * durably recorded the start. Duplicates answer with the existing run: that is how repeated
+ * deliveries of one event collapse into one run.
+ */
+export async function startRun(
+  client: Client,
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
+  options: StartRunOptions,
+): Promise<StartedRun> {
+  try {
+    const handle = await client.workflow.start(options.workflowType, {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowId: options.workflowId,
+      args: options.args,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: options.searchAttributes,
+    });
+    return { workflowId: options.workflowId, runId: handle.firstExecutionRunId, duplicate: false };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const existing = await client.workflow.getHandle(options.workflowId).describe();
+    return { workflowId: options.workflowId, runId: existing.runId, duplicate: true };
+  }
+}
+
+export interface RunFailure {
+  type: string;
+  message: string;
+  nonRetryable: boolean;
+}
+
+export interface RunStatus {
+  workflowId: string;
+  runId: string;
+  pipeline: string;
+  status: string;
+  stage: string | null;
+  progress: number | null;
+  startTime: string;
+  closeTime: string | null;
+  result: unknown;
+  failure: RunFailure | null;
+  historyLength: number;
+  /** The step running now, with its attempt count and last failure: where retries show. */
+  currentStep: { name: string; attempt: number; lastFailure: string | null } | null;
+  uiUrl: string;
+}
+
+// A query needs a worker; without one it would wait for the server's own timeout.
+const QUERY_DEADLINE_MS = 3_000;
+
+/** The status of a workflow's latest run, from Temporal alone: no bookkeeping of our own. */
+export async function describeRun(
+  client: Client,
+  config: Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>,
+  workflowId: string,
+): Promise<RunStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  const desc = await handle.describe();
+  const base = {
+    workflowId,
+    runId: desc.runId,
+    pipeline: desc.typedSearchAttributes.get(PIPELINE) ?? desc.type,
+    status: desc.status.name,
+    startTime: desc.startTime.toISOString(),
+    closeTime: desc.closeTime?.toISOString() ?? null,
+    historyLength: desc.historyLength,
+    uiUrl: runUiUrl(config, workflowId, desc.runId),
+  };
+  const recordedStage = desc.typedSearchAttributes.get(STAGE) ?? null;
+
+  if (desc.status.name === 'RUNNING') {
+    const step = currentStep(desc);
+    const live = await client
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<IngestProgress>('progress'))
+      .catch(() => undefined); // no worker polling right now: fall back to the recorded stage
+    return {
+      ...base,
+      stage: live?.stage ?? recordedStage,
+      progress: live ? refineProgress(live, step) : null,
+      result: null,
+      failure: null,
+      currentStep: step ? { name: step.name, attempt: step.attempt, lastFailure: step.lastFailure } : null,
+    };
+  }
+
+  const closed = client.workflow.getHandle(workflowId, desc.runId, { followRuns: false });
+  try {
+    const result = await closed.result();
+    const progress = result as Partial<IngestProgress> | null;
+    return {
+      ...base,
+      stage: progress?.stage ?? recordedStage,
+      progress: progress?.progress ?? 1,
+      result,
+      failure: null,
+      currentStep: null,
+    };
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    return { ...base, stage: recordedStage, progress: null, result: null, failure: describeFailure(err), currentStep: null };
+  }
+}
+
+export function runUiUrl(config: Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>, workflowId: string, runId: string): string {
+  const base = config.TEMPORAL_UI_URL.replace(/\/+$/, '');
+  return `${base}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
+}
+
+/** The innermost cause says what went wrong; the outer layers only say where. */
+export function describeFailure(err: WorkflowFailedError): RunFailure {
+  let failure: Error | undefined = err.cause;
+  while (failure instanceof TemporalFailure && failure.cause instanceof TemporalFailure) failure = failure.cause;
+  if (failure instanceof ApplicationFailure) {
+    return { type: failure.type ?? 'Error', message: failure.message, nonRetryable: failure.nonRetryable === true };
+  }
+  if (failure instanceof TerminatedFailure) return { type: 'Terminated', message: failure.message || 'terminated', nonRetryable: true };
+  if (failure instanceof CancelledFailure) return { type: 'Cancelled', message: failure.message || 'cancelled', nonRetryable: true };
+  if (failure instanceof TimeoutFailure) return { type: 'Timeout', message: failure.message || `timed out (${failure.timeoutType})`, nonRetryable: false };
+  return { type: failure?.name ?? 'Error', message: failure?.message ?? err.message, nonRetryable: false };
+}
+
+interface PendingStep {
+  name: string;
+  attempt: number;
+  lastFailure: string | null;
+  heartbeat: unknown;
+}
+
+function currentStep(desc: WorkflowExecutionDescription): PendingStep | undefined {
+  const pending = desc.raw.pendingActivities?.[0];
+  if (!pending) return undefined;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  return {
+    name: pending.activityType?.name ?? 'activity',
+    attempt: pending.attempt ?? 1,
+    lastFailure: pending.lastFailure?.message ?? null,
+    heartbeat: payload ? defaultPayloadConverter.fromPayload(payload) : undefined,
+  };
+}
+
+/** Within the download stage, the heartbeat's byte count tells how far the transfer is. */
+function refineProgress(live: IngestProgress, step: PendingStep | undefined): number {
+  const beat = step?.heartbeat as { bytes?: number; totalBytes?: number } | undefined;
+  if (live.stage !== 'downloading' || !beat?.totalBytes || beat.bytes === undefined) return live.progress;
+  const DOWNLOAD_SHARE = 0.4;
+  return Math.min(DOWNLOAD_SHARE, (DOWNLOAD_SHARE * beat.bytes) / beat.totalBytes);
+}

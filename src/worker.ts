@@ -1,0 +1,35 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Runtime } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { sweepScratch } from './activities/support.js';
+import { loadConfig, redactConfig } from './config.js';
+import { createPool } from './db/pool.js';
+import { createLogger, temporalLogger } from './logger.js';
+import { connectWorker } from './temporal/connection.js';
+import { createHarvesterWorker } from './temporal/worker.js';
+
+// The worker process: a thin composition root. Temporal's worker handles SIGINT/SIGTERM itself:
+// it stops polling, lets running activities finish within the grace time, then resolves run().
+const config = loadConfig();
+const log = createLogger(config, 'worker');
+log.info({ config: redactConfig(config) }, 'starting worker');
+Runtime.install({ logger: temporalLogger(log) });
+
+const scratchDir = join(tmpdir(), 'harvester-scratch');
+const swept = await sweepScratch(scratchDir, 24 * 60 * 60 * 1000);
+if (swept > 0) log.info({ swept, scratchDir }, 'removed scratch folders of runs from a previous worker');
+
+const pool = createPool(config);
+const connection = await connectWorker(config);
+const worker = await createHarvesterWorker({
+  config,
+  connection,
+  activities: createActivities({ config, pool, scratchDir }),
+});
+try {
+  await worker.run();
+} finally {
+  await Promise.allSettled([pool.end(), connection.close()]);
+  log.info('worker stopped');
+}

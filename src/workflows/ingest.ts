@@ -1,0 +1,153 @@
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { IngestActivities } from '../activities/ingest.js';
+import { STAGE } from './search-attributes.js';
+
+/** One stored object, as named by its S3 event notification or an API call. */
+export interface IngestInput {
+  bucket: string;
+  key: string;
+  versionId?: string | undefined;
+  etag?: string | undefined;
+  size?: number | undefined;
+  contentType?: string | undefined;
+}
+
+export type IngestStage = 'downloading' | 'extracting' | 'analysing' | 'persisting' | 'completed';
+
+export interface IngestProgress {
+  stage: IngestStage;
+  /** 0..1, by stage: the transfer and the analysis dominate a run's time. */
+  progress: number;
+}
+
+export interface IngestResult extends IngestProgress {
+  assetId: string;
+  created: boolean;
+  bucket: string;
+  key: string;
+  version: string;
+  sha256: string;
+  sizeBytes: number;
+  format: string;
+  language: string;
+  keywords: string[];
+  summary: string;
+  textChars: number;
+  chunks: number;
+}
+
+export const progressQuery = defineQuery<IngestProgress>('progress');
+
+const STAGE_START: Record<IngestStage, number> = {
+  downloading: 0,
+  extracting: 0.4,
+  analysing: 0.55,
+  persisting: 0.85,
+  completed: 1,
+};
+
+// Activity option profiles, named by what the step does. Failures that retrying cannot fix are
+// thrown as non-retryable ApplicationFailures by the activities themselves.
+// On cancellation each step is waited for until it has really stopped, so the cleanup that follows
+// cannot race a step still writing intermediate files.
+const WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
+
+/** Streams a possibly large object from S3: long, heartbeating, patient with outages. */
+const longTransfer = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '2 hours',
+  cancellationType: WAIT,
+  heartbeatTimeout: '30 seconds',
+  scheduleToCloseTimeout: '6 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** CPU-bound parsing of the downloaded file. */
+const parseContent = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '20 minutes',
+  cancellationType: WAIT,
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** The AI provider: may rate-limit (429) or be briefly down; back off further. */
+const aiCall = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '15 minutes',
+  cancellationType: WAIT,
+  heartbeatTimeout: '1 minute',
+  scheduleToCloseTimeout: '2 hours',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/** One short database transaction; Postgres restarts are ridden out by retries. */
+const shortDb = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '1 hour',
+  cancellationType: WAIT,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** Removing intermediate files: idempotent, must eventually succeed. */
+const housekeeping = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/**
+ * ingest: one stored object becomes an analysed asset in Postgres.
+ * download → extract → analyse → persist; intermediate products travel as S3 keys in the work
+ * bucket (claim-check), and are removed on every path, cancellation included.
+ */
+export async function ingest(input: IngestInput): Promise<IngestResult> {
+  let state: IngestProgress = { stage: 'downloading', progress: 0 };
+  setHandler(progressQuery, () => state);
+  const enter = (stage: IngestStage): void => {
+    state = { stage, progress: STAGE_START[stage] };
+    upsertSearchAttributes([{ key: STAGE, value: stage }]);
+  };
+
+  const workPrefix = `ingest/${workflowInfo().runId}/`;
+  try {
+    enter('downloading');
+    const file = await longTransfer.download(input);
+
+    enter('extracting');
+    const content = await parseContent.extract({ object: input, file, workPrefix });
+
+    enter('analysing');
+    const analysis = await aiCall.analyse({ textKey: content.textKey, workPrefix });
+
+    enter('persisting');
+    const asset = await shortDb.persist({ object: input, file, content, analysis });
+
+    enter('completed');
+    return {
+      ...state,
+      assetId: asset.id,
+      created: asset.created,
+      bucket: input.bucket,
+      key: input.key,
+      version: file.version,
+      sha256: file.sha256,
+      sizeBytes: file.sizeBytes,
+      format: content.format,
+      language: analysis.language,
+      keywords: analysis.keywords,
+      summary: analysis.summary,
+      textChars: content.textChars,
+      chunks: analysis.chunkCount,
+    };
+  } finally {
+    // Runs on success, failure and cancellation alike; nonCancellable so a cancelled run still
+    // gets to clean up after itself.
+    await CancellationScope.nonCancellable(() => housekeeping.cleanup({ workPrefix }));
+  }
+}

@@ -1,0 +1,36 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { workflowsPath } from '../temporal/worker.js';
+
+// Determinism guard: histories recorded from real runs (test/histories/<workflow type>/*.json,
+// written by `npm run record-history`) must replay against the current workflow code. A change that
+// would break running workflows fails here with a DeterminismViolationError.
+
+const HISTORIES = fileURLToPath(new URL('../../test/histories', import.meta.url));
+
+async function recorded(): Promise<Array<{ name: string; file: string }>> {
+  const types = await readdir(HISTORIES, { withFileTypes: true });
+  const files: Array<{ name: string; file: string }> = [];
+  for (const type of types.filter((t) => t.isDirectory())) {
+    for (const file of await readdir(join(HISTORIES, type.name))) {
+      if (file.endsWith('.json')) files.push({ name: `${type.name}/${file}`, file: join(HISTORIES, type.name, file) });
+    }
+  }
+  return files.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const histories = await recorded();
+
+describe('replay of recorded histories', () => {
+  it('has recorded histories of every pipeline', () => {
+    expect(histories.map((h) => h.name.split('/')[0])).toContain('ingest');
+  });
+
+  it.each(histories)('replays $name', async ({ file }) => {
+    const history = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history);
+  });
+});
