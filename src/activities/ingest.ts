@@ -120,7 +120,6 @@ export function createIngestActivities(deps: IngestDependencies) {
 
   /** The downloaded file on this worker; fetched again if another worker did the download. */
   async function localCopy(object: IngestInput, file: DownloadedFile): Promise<string> {
-    const ctx = Context.current();
     const path = join(runScratchDir(deps.scratchDir, currentRun()), SOURCE_FILE);
     const present = await stat(path).then((s) => s.size === file.sizeBytes, () => false);
     if (present) return path;
@@ -136,8 +135,8 @@ export function createIngestActivities(deps: IngestDependencies) {
 
   return {
     async download(object: IngestInput): Promise<DownloadedFile> {
-      const { path: _path, ...file } = await fetchToScratch(object);
-      return file;
+      const { version, etag, sha256, sizeBytes, contentType } = await fetchToScratch(object);
+      return { version, etag, sha256, sizeBytes, contentType };
     },
 
     async extract(input: { object: IngestInput; file: DownloadedFile; workPrefix: string }): Promise<ExtractedText> {
@@ -214,7 +213,6 @@ export function createIngestActivities(deps: IngestDependencies) {
     },
 
     async cleanup(input: { workPrefix: string }): Promise<{ deletedObjects: number }> {
-      const ctx = Context.current();
       await rm(runScratchDir(deps.scratchDir, currentRun()), { recursive: true, force: true });
       return { deletedObjects: await deps.storage.deletePrefix(deps.workBucket, input.workPrefix) };
     },

@@ -27,7 +27,8 @@ export function errorBody(c: Context, code: string, message: string): ErrorBody 
 }
 
 export function requestIdOf(c: Context): string {
-  return (c.get('requestId') as string | undefined) ?? 'unknown';
+  const id: unknown = c.get('requestId');
+  return typeof id === 'string' ? id : 'unknown';
 }
 
 export function zodMessage(err: ZodError): string {
@@ -45,7 +46,7 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError(409, 'already_started', err.message);
   if (err instanceof HTTPException) {
     // Hono's own (e.g. malformed JSON from a validator): keep the status, use our body.
-    return new HttpError(err.status as ContentfulStatusCode, err.status === 400 ? 'invalid_request' : 'http_error', err.message);
+    return new HttpError(err.status, err.status === 400 ? 'invalid_request' : 'http_error', err.message);
   }
   return undefined;
 }

@@ -121,7 +121,7 @@ export async function describeRun(
 
   const closed = client.workflow.getHandle(workflowId, desc.runId, { followRuns: false });
   try {
-    const result = await closed.result();
+    const result: unknown = await closed.result();
     const progress = result as Partial<IngestProgress> | null;
     return {
       ...base,

@@ -12,11 +12,11 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', async (c) => {
-    const results = await Promise.all(
+    const results: Array<readonly [string, { ok: boolean; error?: string }]> = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         const signal = AbortSignal.timeout(CHECK_TIMEOUT_MS);
         try {
-          await Promise.race([
+          await Promise.race<unknown>([
             check(signal),
             new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('timed out')))),
           ]);
@@ -26,7 +26,7 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>): Hono {
         }
       }),
     );
-    const failing = results.filter(([, r]) => !r.ok).map(([name, r]) => `${name}: ${'error' in r ? r.error : ''}`);
+    const failing = results.filter(([, r]) => !r.ok).map(([name, r]) => `${name}: ${r.error ?? 'failed'}`);
     const checked = Object.fromEntries(results);
     if (failing.length === 0) return c.json({ status: 'ready', checks: checked });
     return c.json({ ...errorBody(c, 'not_ready', `not reachable: ${failing.join('; ')}`), checks: checked }, 503);
