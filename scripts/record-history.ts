@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { loadConfig } from '../src/config.js';
 import { connectClient } from '../src/temporal/connection.js';
 
@@ -24,7 +23,7 @@ try {
     const dir = join('test', 'histories', type);
     await mkdir(dir, { recursive: true });
     const file = join(dir, `${name}.json`);
-    await writeFile(file, `${historyToJSON(await handle.fetchHistory())}\n`);
+    await writeFile(file, `${JSON.stringify(await handle.fetchHistory(), null, 1)}\n`);
     console.log(`recorded ${workflowId} (${status.name}) → ${file}`);
   }
 } finally {
