@@ -97,8 +97,9 @@ async function up(config: Config): Promise<void> {
   log(`waiting for ${api}/readyz`);
   await waitFor(async () => {
     const res = await fetch(`${api}/readyz`);
+    const body = await res.text();
     if (res.status === 200) return true;
-    throw new Error(`readyz answered ${res.status}: ${await res.text()}`);
+    throw new Error(`readyz answered ${res.status}: ${body}`);
   }, {
     timeoutMs: 90_000,
     intervalMs: 500,
@@ -150,13 +151,22 @@ async function down(): Promise<void> {
   if (failed.length > 0) throw new AggregateError(failed.map((f) => f.reason as unknown), 'stopping the stack failed');
 }
 
+/**
+ * One Ctrl-C can arrive more than once: the terminal signals the whole foreground group, and npm
+ * and tsx also relay it. Repeats this soon after the first are that echo, not a second keypress.
+ */
+const ECHO_WINDOW_MS = 500;
+let firstSignalAt = 0;
+
 function onSignal(signal: NodeJS.Signals): void {
   if (stopping.signal.aborted) {
+    if (Date.now() - firstSignalAt < ECHO_WINDOW_MS) return;
     log(`${signal} again: killing everything now`);
     for (const app of apps) app.kill();
     // Temporal and MinIO are killed by the exit hook of lib/process.ts.
     process.exit(130);
   }
+  firstSignalAt = Date.now();
   log(`${signal}: stopping api and worker, then MinIO, then Temporal (Ctrl-C again to force)`);
   stopping.abort(new Error(`stopped by ${signal}`));
 }

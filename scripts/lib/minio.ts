@@ -56,17 +56,16 @@ export async function startMinio(options: MinioOptions): Promise<RunningMinio> {
   const logFile = join(dataDir, 'minio.log');
   const endpoint = `http://127.0.0.1:${port}`;
   const consoleUrl = `http://127.0.0.1:${consolePort}`;
-  const id = WEBHOOK_TARGET_ID;
   const env: NodeJS.ProcessEnv = {
     ...options.env,
     MINIO_ROOT_USER: options.accessKeyId,
     MINIO_ROOT_PASSWORD: options.secretAccessKey,
     ...(options.region ? { MINIO_SITE_REGION: options.region } : {}),
-    [`MINIO_NOTIFY_WEBHOOK_ENABLE_${id}`]: 'on',
-    [`MINIO_NOTIFY_WEBHOOK_ENDPOINT_${id}`]: webhook.endpoint,
-    [`MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${id}`]: webhook.token,
-    [`MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${id}`]: queueDir,
-    [`MINIO_NOTIFY_WEBHOOK_QUEUE_LIMIT_${id}`]: '100000',
+    [`MINIO_NOTIFY_WEBHOOK_ENABLE_${WEBHOOK_TARGET_ID}`]: 'on',
+    [`MINIO_NOTIFY_WEBHOOK_ENDPOINT_${WEBHOOK_TARGET_ID}`]: webhook.endpoint,
+    [`MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_TARGET_ID}`]: webhook.token,
+    [`MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${WEBHOOK_TARGET_ID}`]: queueDir,
+    [`MINIO_NOTIFY_WEBHOOK_QUEUE_LIMIT_${WEBHOOK_TARGET_ID}`]: '100000',
   };
   const args = ['server', objectsDir, '--address', `127.0.0.1:${port}`];
   args.push('--console-address', `127.0.0.1:${consolePort}`);
@@ -80,7 +79,11 @@ export async function startMinio(options: MinioOptions): Promise<RunningMinio> {
     const started = Date.now();
     const failIf = async (): Promise<Error | undefined> =>
       abortedError(options.signal) ?? (await proc.exitedEarlyError());
-    await waitFor(async () => (await fetch(`${endpoint}/minio/health/live`)).status === 200, {
+    await waitFor(async () => {
+      const res = await fetch(`${endpoint}/minio/health/live`);
+      await res.arrayBuffer(); // frees the connection
+      return res.status === 200;
+    }, {
       timeoutMs,
       intervalMs: 200,
       description: `MinIO on ${endpoint} to be live`,
