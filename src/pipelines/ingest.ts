@@ -12,18 +12,10 @@ export function startIngest(
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
   object: ObjectRef,
 ): Promise<StartedRun> {
-  const input: IngestInput = {
-    bucket: object.bucket,
-    key: object.key,
-    versionId: object.versionId,
-    etag: object.etag,
-    size: object.size,
-    contentType: object.contentType,
-  };
   return startRun(client, config, {
     workflowType: 'ingest',
     workflowId: ingestWorkflowId(object),
-    args: [input],
+    args: [object satisfies IngestInput],
     searchAttributes: [
       { key: PIPELINE, value: 'ingest' },
       { key: SOURCE, value: object.bucket },

@@ -63,16 +63,7 @@ export class S3Storage {
 
   async head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> {
     try {
-      const out = await this.s3.send(
-        new HeadObjectCommand({ Bucket: object.bucket, Key: object.key, VersionId: object.versionId, IfMatch: quote(object.etag) }),
-        { abortSignal: signal },
-      );
-      return {
-        etag: unquote(out.ETag ?? ''),
-        versionId: out.VersionId,
-        size: out.ContentLength ?? 0,
-        contentType: out.ContentType,
-      };
+      return toHead(await this.s3.send(new HeadObjectCommand(locate(object)), { abortSignal: signal }));
     } catch (err) {
       throw translate(err, object);
     }
@@ -80,18 +71,9 @@ export class S3Storage {
 
   async read(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectStream> {
     try {
-      const out = await this.s3.send(
-        new GetObjectCommand({ Bucket: object.bucket, Key: object.key, VersionId: object.versionId, IfMatch: quote(object.etag) }),
-        { abortSignal: signal },
-      );
+      const out = await this.s3.send(new GetObjectCommand(locate(object)), { abortSignal: signal });
       if (!out.Body) throw new Error(`s3://${object.bucket}/${object.key}: GetObject returned no body`);
-      return {
-        body: out.Body as Readable,
-        etag: unquote(out.ETag ?? ''),
-        versionId: out.VersionId,
-        size: out.ContentLength ?? 0,
-        contentType: out.ContentType,
-      };
+      return { body: out.Body as Readable, ...toHead(out) };
     } catch (err) {
       throw translate(err, object);
     }
@@ -140,6 +122,14 @@ export class S3Storage {
   async bucketExists(bucket: string, signal?: AbortSignal): Promise<void> {
     await this.s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
   }
+}
+
+function locate(object: ObjectLocator) {
+  return { Bucket: object.bucket, Key: object.key, VersionId: object.versionId, IfMatch: quote(object.etag) };
+}
+
+function toHead(out: { ETag?: string; VersionId?: string; ContentLength?: number; ContentType?: string }): ObjectHead {
+  return { etag: unquote(out.ETag ?? ''), versionId: out.VersionId, size: out.ContentLength ?? 0, contentType: out.ContentType };
 }
 
 function translate(err: unknown, object: ObjectLocator): unknown {

@@ -8,17 +8,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest.js';
+import type { ObjectRef } from '../s3-events/parse.js';
 import { STAGE } from './search-attributes.js';
 
 /** One stored object, as named by its S3 event notification or an API call. */
-export interface IngestInput {
-  bucket: string;
-  key: string;
-  versionId?: string | undefined;
-  etag?: string | undefined;
-  size?: number | undefined;
-  contentType?: string | undefined;
-}
+export type IngestInput = ObjectRef;
 
 export type IngestStage = 'downloading' | 'extracting' | 'analysing' | 'persisting' | 'completed';
 
