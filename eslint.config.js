@@ -34,7 +34,7 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['**/activities/*', '**/activities/**', '!**/activities/**/*.js'],
+              group: ['**/activities/*', '**/activities/**'],
               message: 'Import activities with `import type` only.',
               allowTypeImports: true,
             },
