@@ -15,6 +15,7 @@ import {
 } from '@temporalio/common';
 import type { Config } from '../config.js';
 import type { IngestProgress } from '../workflows/ingest.js';
+import { STAGE_START } from '../workflows/ingest-stages.js';
 import { PIPELINE, STAGE } from '../workflows/search-attributes.js';
 
 export interface StartedRun {
@@ -178,6 +179,6 @@ function currentStep(desc: WorkflowExecutionDescription): PendingStep | undefine
 function refineProgress(live: IngestProgress, step: PendingStep | undefined): number {
   const beat = step?.heartbeat as { bytes?: number; totalBytes?: number } | undefined;
   if (live.stage !== 'downloading' || !beat?.totalBytes || beat.bytes === undefined) return live.progress;
-  const DOWNLOAD_SHARE = 0.4;
-  return Math.min(DOWNLOAD_SHARE, (DOWNLOAD_SHARE * beat.bytes) / beat.totalBytes);
+  const share = STAGE_START.extracting - STAGE_START.downloading;
+  return STAGE_START.downloading + Math.min(share, (share * beat.bytes) / beat.totalBytes);
 }

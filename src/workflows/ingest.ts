@@ -9,12 +9,14 @@ import {
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities/ingest.js';
 import type { ObjectRef } from '../s3-events/parse.js';
+import { type IngestStage, STAGE_START } from './ingest-stages.js';
 import { STAGE } from './search-attributes.js';
+
+export type { IngestStage };
 
 /** One stored object, as named by its S3 event notification or an API call. */
 export type IngestInput = ObjectRef;
 
-export type IngestStage = 'downloading' | 'extracting' | 'analysing' | 'persisting' | 'completed';
 
 export interface IngestProgress {
   stage: IngestStage;
@@ -39,14 +41,6 @@ export interface IngestResult extends IngestProgress {
 }
 
 export const progressQuery = defineQuery<IngestProgress>('progress');
-
-const STAGE_START: Record<IngestStage, number> = {
-  downloading: 0,
-  extracting: 0.4,
-  analysing: 0.55,
-  persisting: 0.85,
-  completed: 1,
-};
 
 // Activity option profiles, named by what the step does. Failures that retrying cannot fix are
 // thrown as non-retryable ApplicationFailures by the activities themselves.
