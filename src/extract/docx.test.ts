@@ -1,26 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Document, HeadingLevel, Packer, Paragraph, TextRun } from 'docx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempFolder } from '../../test/support/fixtures.js';
 import { CorruptContentError, extractFile, UnsupportedContentError } from './index.js';
 
-let dir: string;
+let files: Awaited<ReturnType<typeof tempFolder>>;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'harvester-docx-'));
+  files = await tempFolder('harvester-docx-');
 });
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await files.remove();
 });
 
-async function file(name: string, bytes: Uint8Array): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, bytes);
-  return path;
-}
+const file = (name: string, bytes: Uint8Array): Promise<string> => files.write(name, bytes);
 
 /** A minimal stored (uncompressed) zip, so the test needs no zip library. */
 function storedZip(entries: Record<string, string>): Uint8Array {

@@ -1,23 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempFolder } from '../../test/support/fixtures.js';
 import { CorruptContentError, extractFile, UnsupportedContentError, type ExtractHints } from './index.js';
 
-let dir: string;
+let files: Awaited<ReturnType<typeof tempFolder>>;
 let counter = 0;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'harvester-extract-'));
+  files = await tempFolder('harvester-extract-');
 });
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await files.remove();
 });
 
 async function extract(content: string | Uint8Array, hints: ExtractHints, maxTextChars?: number) {
-  const path = join(dir, `file-${++counter}`);
-  await writeFile(path, content);
+  const path = await files.write(`file-${++counter}`, content);
   return extractFile(path, hints, { maxTextChars });
 }
 

@@ -1,39 +1,23 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePdf, tempFolder } from '../../test/support/fixtures.js';
 import { CorruptContentError, extractFile, UnsupportedContentError } from './index.js';
 
-let dir: string;
+let files: Awaited<ReturnType<typeof tempFolder>>;
 let pdfBytes: Uint8Array;
 
-async function makePdf(pages: string[][]): Promise<Uint8Array> {
-  const pdf = await PDFDocument.create();
-  pdf.setTitle('Quarterly Harvest Report');
-  pdf.setAuthor('Ada Lovelace');
-  const font = await pdf.embedFont(StandardFonts.Helvetica);
-  for (const lines of pages) {
-    const page = pdf.addPage();
-    lines.forEach((line, i) => page.drawText(line, { x: 50, y: 700 - i * 20, font, size: 12 }));
-  }
-  return pdf.save();
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'harvester-pdf-'));
-  pdfBytes = await makePdf([['Wheat yields rose sharply.', 'Barley held steady.'], ['Second page: outlook for the autumn.']]);
+  files = await tempFolder('harvester-pdf-');
+  pdfBytes = await makePdf([['Wheat yields rose sharply.', 'Barley held steady.'], ['Second page: outlook for the autumn.']], {
+    title: 'Quarterly Harvest Report',
+    author: 'Ada Lovelace',
+  });
 });
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await files.remove();
 });
 
-async function file(name: string, bytes: Uint8Array): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, bytes);
-  return path;
-}
+const file = (name: string, bytes: Uint8Array): Promise<string> => files.write(name, bytes);
 
 describe('extractFile on PDF', () => {
   it('returns the text of each page, separated by a blank line, with pages, title and author', async () => {

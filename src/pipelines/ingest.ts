@@ -3,7 +3,6 @@ import type { Config } from '../config.js';
 import type { ObjectRef } from '../s3-events/parse.js';
 import { startRun, type StartedRun } from '../temporal/runs.js';
 import { ingestWorkflowId } from '../temporal/workflow-ids.js';
-import type { IngestInput } from '../workflows/ingest.js';
 import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
 
 /** Starts (or finds) the ingest run of one object version. */
@@ -15,7 +14,7 @@ export function startIngest(
   return startRun(client, config, {
     workflowType: 'ingest',
     workflowId: ingestWorkflowId(object),
-    args: [object satisfies IngestInput],
+    args: [object],
     searchAttributes: [
       { key: PIPELINE, value: 'ingest' },
       { key: SOURCE, value: object.bucket },

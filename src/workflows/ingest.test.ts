@@ -73,7 +73,7 @@ describe('ingest workflow', () => {
   });
 
   it.each([
-    ['report.pdf', 'application/pdf', () => makePdf([ARTICLE, 'The second page talks about retries.']), 'pdf'],
+    ['report.pdf', 'application/pdf', () => makePdf([[ARTICLE], ['The second page talks about retries.']]), 'pdf'],
     ['letter.docx', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', () => makeDocx([ARTICLE, 'Kind regards.']), 'docx'],
     ['page.html', 'text/html', () => Promise.resolve(`<html><head><title>T</title></head><body><p>${ARTICLE}</p></body></html>`), 'html'],
     ['readme.md', 'text/markdown', () => Promise.resolve(`# Pipelines\n\n${ARTICLE}\n\n- one\n- two\n`), 'markdown'],
@@ -102,7 +102,7 @@ describe('ingest workflow', () => {
   });
 
   it('fails a corrupt PDF quickly and non-retryably, with the reason, and writes nothing', async () => {
-    const pdf = await makePdf([ARTICLE]);
+    const pdf = await makePdf([[ARTICLE]]);
     await h.put('broken.pdf', pdf.slice(0, Math.floor(pdf.length / 2)), 'application/pdf');
     const { status } = await failureOf('broken.pdf');
     expect(status.failure).toMatchObject({ type: 'CorruptContent', nonRetryable: true });

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Document, Packer, Paragraph } from 'docx';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 
@@ -10,13 +13,18 @@ export const ARTICLE = [
   'Operators read the status of each pipeline run through the API and the Temporal Web UI.',
 ].join(' ');
 
-export async function makePdf(pages: string[], title = 'Harvester test document'): Promise<Uint8Array> {
+/** A PDF whose pages hold the given lines (long lines wrap), with a title and optional author. */
+export async function makePdf(
+  pages: string[][],
+  meta: { title?: string; author?: string } = {},
+): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
-  doc.setTitle(title);
+  doc.setTitle(meta.title ?? 'Harvester test document');
+  if (meta.author) doc.setAuthor(meta.author);
   const font = await doc.embedFont(StandardFonts.Helvetica);
-  for (const text of pages) {
+  for (const lines of pages) {
     const page = doc.addPage([595, 842]);
-    page.drawText(text, { x: 40, y: 780, size: 11, font, maxWidth: 515, lineHeight: 14 });
+    lines.forEach((line, i) => page.drawText(line, { x: 50, y: 780 - i * 20, size: 12, font, maxWidth: 495, lineHeight: 14 }));
   }
   return doc.save();
 }
@@ -24,4 +32,17 @@ export async function makePdf(pages: string[], title = 'Harvester test document'
 export async function makeDocx(paragraphs: string[]): Promise<Uint8Array> {
   const doc = new Document({ sections: [{ children: paragraphs.map((text) => new Paragraph(text)) }] });
   return new Uint8Array(await Packer.toBuffer(doc));
+}
+
+/** A temp folder for one test file's inputs: `write` returns the path, `remove` deletes it all. */
+export async function tempFolder(prefix: string): Promise<{ write(name: string, bytes: string | Uint8Array): Promise<string>; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return {
+    async write(name, bytes) {
+      const path = join(dir, name);
+      await writeFile(path, bytes);
+      return path;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
 }
