@@ -49,6 +49,14 @@ export const configSchema = z.object({
 
   WEBHOOK_TOKEN: z.string().min(8).default('dev-webhook-token'),
   API_KEY: z.string().min(8).default('dev-api-key'),
+  /**
+   * Standard Webhooks secret(s) for POST /api/v1/events: `whsec_<base64>`; several, separated by
+   * spaces, while a secret is being rotated (a signature from any of them is accepted).
+   */
+  EVENTS_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{16,}( +whsec_[A-Za-z0-9+/=]{16,})*$/, 'one or more space-separated whsec_<base64> secrets')
+    .default('whsec_ZGV2LWV2ZW50cy1zZWNyZXQtY2hhbmdlLW1l'),
 
   AI_PROVIDER: z.enum(['local']).default('local'),
 
@@ -64,6 +72,7 @@ const SECRET_KEYS = new Set<keyof Config>([
   'S3_SECRET_ACCESS_KEY',
   'WEBHOOK_TOKEN',
   'API_KEY',
+  'EVENTS_SECRET',
   'TEMPORAL_API_KEY',
 ]);
 

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import {
   CreateBucketCommand,
   ListBucketsCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   S3Client,
   S3ServiceException,
@@ -120,6 +121,9 @@ export interface BucketSetup extends S3Credentials {
  * Creates both buckets if missing and binds the ingest bucket's ObjectCreated events to the
  * webhook target. Safe to run on every start: the notification configuration is replaced whole.
  */
+/** Longer than the dev namespace's retention: a run that can still be reset finds its files. */
+export const WORK_RETENTION_DAYS = 7;
+
 export async function setUpBuckets(options: BucketSetup): Promise<void> {
   const { ingestBucket, workBucket, log } = options;
   const s3 = s3Client(options.endpoint, options);
@@ -136,6 +140,18 @@ export async function setUpBuckets(options: BucketSetup): Promise<void> {
       }),
     );
     log(`bucket ${ingestBucket} notifies ${WEBHOOK_ARN} on ${NOTIFIED_EVENTS.join(', ')}`);
+    // Successful and cancelled runs remove their intermediate products themselves; failed and
+    // terminated runs keep them so a retry can resume from the failed step. This rule removes
+    // what is never retried.
+    await s3.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: workBucket,
+        LifecycleConfiguration: {
+          Rules: [{ ID: 'expire-intermediate-products', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: WORK_RETENTION_DAYS } }],
+        },
+      }),
+    );
+    log(`bucket ${workBucket} expires objects after ${WORK_RETENTION_DAYS} days`);
   } finally {
     s3.destroy();
   }

@@ -10,19 +10,25 @@ export interface ActivityResources {
   config: Config;
   pool: pg.Pool;
   scratchDir: string;
+  /** Object storage; defaults to S3 as configured (tests pass a wrapped one to slow a transfer). */
+  storage?: S3Storage;
 }
 
+/** Well above any pause of a healthy S3 transfer, well below the download's 2-hour limit. */
+export const DOWNLOAD_STALL_MS = 60_000;
+
 /** Every activity the worker registers, wired to real adapters. */
-export function createActivities({ config, pool, scratchDir }: ActivityResources) {
+export function createActivities({ config, pool, scratchDir, storage }: ActivityResources) {
   return {
     ...createIngestActivities({
-      storage: new S3Storage(createS3Client(config)),
+      storage: storage ?? new S3Storage(createS3Client(config)),
       assets: new PgAssetRepository(pool),
       ai: createAiProvider(config),
       extract: extractFile,
       workBucket: config.WORK_BUCKET,
       scratchDir,
       maxObjectBytes: config.INGEST_MAX_BYTES,
+      stallMs: DOWNLOAD_STALL_MS,
     }),
   };
 }

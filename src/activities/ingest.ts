@@ -39,6 +39,8 @@ export interface IngestDependencies {
   /** Local folder for downloaded files; one sub-folder per workflow run. */
   scratchDir: string;
   maxObjectBytes: number;
+  /** A download that receives no bytes for this long is abandoned (and retried by Temporal). */
+  stallMs: number;
 }
 
 export interface DownloadedFile {
@@ -95,16 +97,25 @@ export function createIngestActivities(deps: IngestDependencies) {
 
     const sha256 = createHash('sha256');
     let bytes = 0;
+    let lastProgress = Date.now();
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         sha256.update(chunk);
         bytes += chunk.length;
+        lastProgress = Date.now();
         ctx.heartbeat({ bytes, totalBytes: stream.size });
         done(null, chunk);
       },
     });
+    // Heartbeats go on while the transfer waits for bytes, so a cancellation reaches a slow or
+    // stalled download at once; a transfer with no bytes for STALL_MS is abandoned and retried.
+    const stalled = new AbortController();
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastProgress > deps.stallMs) stalled.abort(new Error(`download of s3://${object.bucket}/${object.key} stalled: no bytes for ${deps.stallMs} ms`));
+      else ctx.heartbeat({ bytes, totalBytes: stream.size });
+    }, Math.min(1_000, deps.stallMs));
     try {
-      await pipeline(stream.body, meter, createWriteStream(partial), { signal });
+      await pipeline(stream.body, meter, createWriteStream(partial), { signal: AbortSignal.any([signal, stalled.signal]) });
       if (bytes !== stream.size) {
         // A short read is a transfer problem, not a property of the object: retry.
         throw new Error(`download of s3://${object.bucket}/${object.key} ended at ${bytes} of ${stream.size} bytes`);
@@ -113,7 +124,10 @@ export function createIngestActivities(deps: IngestDependencies) {
     } catch (err) {
       await rm(partial, { force: true });
       rethrowIfCancelled(err, signal);
+      if (stalled.signal.aborted) throw stalled.signal.reason;
       throw err;
+    } finally {
+      clearInterval(watchdog);
     }
     return { path, ...describeFile(object, stream, sha256.digest('hex'), bytes) };
   }

@@ -4,9 +4,15 @@ import { requestId } from 'hono/request-id';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ObjectHead, ObjectLocator } from '../storage/s3.js';
+import { RunWatchHub } from '../temporal/run-watch.js';
 import { errorHandler, HttpError, zodMessage } from './errors.js';
+import { docsRoutes } from './routes/docs.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { s3EventRoutes } from './routes/s3-events.js';
+import { runControlRoutes } from './routes/run-control.js';
+import { runHistoryRoutes } from './routes/run-history.js';
+import { runStreamRoutes } from './routes/run-stream.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export interface AppDependencies {
@@ -16,6 +22,11 @@ export interface AppDependencies {
   storage: { head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> };
   readiness: Record<string, ReadinessCheck>;
   log: Logger;
+  /**
+   * The shared run watchers behind the stream endpoint (one per workflow id, a cap on open streams).
+   * main.ts closes it on SIGTERM so open streams end; created here when absent.
+   */
+  runWatch?: RunWatchHub;
 }
 
 export type AppEnv = { Variables: { requestId: string } };
@@ -42,7 +53,31 @@ export function createApp(deps: AppDependencies): OpenAPIHono<AppEnv> {
   });
 
   app.route('/', healthRoutes(deps.readiness));
+  app.route('/', docsRoutes());
   app.route('/api/v1/events', s3EventRoutes(deps));
+  app.route('/api/v1/events', eventRoutes(deps));
   app.route('/api/v1/workflows', workflowRoutes(deps));
+  app.route('/api/v1/workflows', runControlRoutes(deps));
+  app.route('/api/v1/workflows', runHistoryRoutes(deps));
+  app.route('/api/v1/workflows', runStreamRoutes(deps, deps.runWatch ?? new RunWatchHub(deps.temporal, deps.config, { log: deps.log })));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'operatorApiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The operator API key (API_KEY setting).',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'webhookToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: "The S3/MinIO notification token (WEBHOOK_TOKEN setting; MinIO's webhook auth token).",
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Harvester API',
+      version: '1',
+      description: 'Start, watch and control Harvester pipeline runs on Temporal. Every error answers `{ "error": { "code", "message", "requestId" } }`.',
+    },
+  });
   return app;
 }

@@ -4,6 +4,7 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createS3Client, S3Storage } from '../storage/s3.js';
 import { connectClient } from '../temporal/connection.js';
+import { RunWatchHub } from '../temporal/run-watch.js';
 import { createApp } from './app.js';
 
 // The api process: a thin composition root over createApp().
@@ -14,12 +15,14 @@ log.info({ config: redactConfig(config) }, 'starting api');
 const temporal = await connectClient(config);
 const pool = createPool(config, 4);
 const storage = new S3Storage(createS3Client(config));
+const runWatch = new RunWatchHub(temporal, config, { log });
 
 const app = createApp({
   config,
   temporal,
   storage,
   log,
+  runWatch,
   readiness: {
     temporal: () => temporal.workflowService.getSystemInfo({}),
     postgres: () => pool.query('SELECT 1'),
@@ -36,6 +39,8 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'api stopping');
+  // Open event streams would hold server.close() forever: end them (clients reconnect elsewhere).
+  runWatch.close();
   // Stop accepting requests, let in-flight ones finish, then release connections.
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await Promise.allSettled([pool.end(), temporal.connection.close()]);

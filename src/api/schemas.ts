@@ -10,3 +10,6 @@ export const ErrorSchema = z
     }),
   })
   .openapi('Error');
+
+/** OpenAPI security of the operator API: `Authorization: Bearer <API_KEY>`. */
+export const OPERATOR_SECURITY = [{ operatorApiKey: [] }];

@@ -30,6 +30,16 @@ export interface StartRunOptions {
   workflowId: string;
   args: unknown[];
   searchAttributes: SearchAttributePair[];
+  /** Shown with the run in the Temporal UI and the API; see RunMemo. */
+  memo?: RunMemo;
+}
+
+/** What Harvester records with a run besides its input. */
+export interface RunMemo {
+  /** W3C trace id from the event or the caller's traceparent, for following a request across logs. */
+  traceId?: string;
+  /** SHA-256 of the request that started a keyed run: the same key with another request is a conflict. */
+  requestHash?: string;
 }
 
 /**
@@ -50,6 +60,7 @@ export async function startRun(
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: options.searchAttributes,
+      memo: options.memo && Object.keys(options.memo).length > 0 ? { ...options.memo } : undefined,
     });
     return { workflowId: options.workflowId, runId: handle.firstExecutionRunId, duplicate: false };
   } catch (err) {

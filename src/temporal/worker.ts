@@ -2,15 +2,18 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config.js';
+import { activityTraceInterceptor } from './trace.js';
 
 // Under tsx the sources are .ts; after `npm run build` they are .js next to this file.
-function workflowsPath(): string {
+function workflowModule(name: string): string {
   for (const ext of ['.js', '.ts']) {
-    const path = fileURLToPath(new URL(`../workflows/index${ext}`, import.meta.url));
+    const path = fileURLToPath(new URL(`../workflows/${name}${ext}`, import.meta.url));
     if (existsSync(path)) return path;
   }
-  throw new Error('cannot find src/workflows/index.ts (or its compiled .js)');
+  throw new Error(`cannot find src/workflows/${name}.ts (or its compiled .js)`);
 }
+
+const workflowsPath = (): string => workflowModule('index');
 
 export interface HarvesterWorkerOptions {
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE'>;
@@ -23,9 +26,11 @@ export interface HarvesterWorkerOptions {
 }
 
 export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<Worker> {
+  // A prebuilt bundle must have been built with the interceptors module (bundleWorkflowCode's
+  // workflowInterceptorModules); from sources the worker bundles both.
   const workflows = options.workflowBundle
-    ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: workflowsPath() };
+    ? { workflowBundle: options.workflowBundle, interceptors: { activity: [activityTraceInterceptor] } }
+    : { workflowsPath: workflowsPath(), interceptors: { workflowModules: [workflowModule('interceptors')], activity: [activityTraceInterceptor] } };
   return Worker.create({
     connection: options.connection,
     namespace: options.config.TEMPORAL_NAMESPACE,

@@ -19,6 +19,19 @@ export function ingestWorkflowId(object: Pick<ObjectRef, 'bucket' | 'key' | 'ver
   return boundedId('ingest', `${object.bucket}/${object.key}@${objectVersion(object)}`);
 }
 
+/**
+ * A run named by a caller's Idempotency-Key: retrying the same request finds the same run even if
+ * the object it names has changed in between.
+ */
+export function keyedWorkflowId(pipeline: string, idempotencyKey: string): string {
+  return boundedId(pipeline, `key:${idempotencyKey}`);
+}
+
+/** A run started by a signed event: the producer's event id is the idempotency key. */
+export function eventWorkflowId(pipeline: string, source: string, eventId: string): string {
+  return boundedId(pipeline, `event:${source}/${eventId}`);
+}
+
 function boundedId(pipeline: string, natural: string): string {
   const id = `${pipeline}:${natural}`;
   if (Buffer.byteLength(id, 'utf8') <= MAX_READABLE_ID_BYTES) return id;

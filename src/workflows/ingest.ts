@@ -2,6 +2,8 @@ import {
   ActivityCancellationType,
   CancellationScope,
   defineQuery,
+  isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -90,9 +92,16 @@ const housekeeping = proxyActivities<IngestActivities>({
 });
 
 /**
+ * Failed runs keep their intermediate products, so that a retry (a Temporal reset to the failed
+ * step) finds what the earlier steps wrote; the work bucket's lifecycle rule expires what is
+ * never retried. Runs recorded before this change cleaned up on failure too.
+ */
+const KEEP_WORK_ON_FAILURE = 'keep-work-on-failure';
+
+/**
  * ingest: one stored object becomes an analysed asset in Postgres.
  * download → extract → analyse → persist; intermediate products travel as S3 keys in the work
- * bucket (claim-check), and are removed on every path, cancellation included.
+ * bucket (claim-check). They are removed when the run completes or is cancelled.
  */
 export async function ingest(input: IngestInput): Promise<IngestResult> {
   let state: IngestProgress = { stage: 'downloading', progress: 0 };
@@ -102,7 +111,10 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
     upsertSearchAttributes([{ key: STAGE, value: stage }]);
   };
 
-  const workPrefix = `ingest/${workflowInfo().runId}/`;
+  // The original run id survives a reset, so a retried run finds the files of the steps it does
+  // not repeat.
+  const workPrefix = `ingest/${workflowInfo().originalExecutionRunId}/`;
+  let keepWork = false;
   try {
     enter('downloading');
     const file = await longTransfer.download(input);
@@ -133,9 +145,11 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
       textChars: content.textChars,
       chunks: analysis.chunkCount,
     };
+  } catch (err) {
+    keepWork = !isCancellation(err) && patched(KEEP_WORK_ON_FAILURE);
+    throw err;
   } finally {
-    // Runs on success, failure and cancellation alike; nonCancellable so a cancelled run still
-    // gets to clean up after itself.
-    await CancellationScope.nonCancellable(() => housekeeping.cleanup({ workPrefix }));
+    // nonCancellable, so a cancelled run still gets to clean up after itself.
+    if (!keepWork) await CancellationScope.nonCancellable(() => housekeeping.cleanup({ workPrefix }));
   }
 }

@@ -5,7 +5,7 @@ import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
-import { createActivities } from '../../src/activities/index.js';
+import { type ActivityResources, createActivities } from '../../src/activities/index.js';
 import type { Config } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { createS3Client, S3Storage } from '../../src/storage/s3.js';
@@ -33,7 +33,7 @@ export interface Harness {
 export interface HarnessOptions {
   configOverrides?: Partial<Record<keyof Config, string>>;
   /** Replaces some activities, for tests that must force a failure or a slow step. */
-  activities?: (real: ReturnType<typeof createActivities>) => object;
+  activities?: (real: ReturnType<typeof createActivities>, resources: ActivityResources) => object;
   /** Start without a worker (tests of starts and duplicates). */
   worker?: boolean;
 }
@@ -54,11 +54,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let running: Promise<void> | undefined;
   if (options.worker !== false) {
     connection = await connectWorker(config);
-    const real = createActivities({ config, pool, scratchDir });
+    const resources = { config, pool, scratchDir };
+    const real = createActivities(resources);
     worker = await createHarvesterWorker({
       config,
       connection,
-      activities: options.activities ? options.activities(real) : real,
+      activities: options.activities ? options.activities(real, resources) : real,
     });
     running = worker.run();
   }

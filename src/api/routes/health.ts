@@ -1,13 +1,15 @@
-import { Hono } from 'hono';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { errorBody } from '../errors.js';
+import { ErrorSchema } from '../schemas.js';
 
 /** Resolves when the dependency answers; rejects (or times out) when it does not. */
 export type ReadinessCheck = (signal: AbortSignal) => Promise<unknown>;
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-export function healthRoutes(checks: Record<string, ReadinessCheck>): Hono {
-  const app = new Hono();
+export function healthRoutes(checks: Record<string, ReadinessCheck>): OpenAPIHono {
+  const app = new OpenAPIHono();
+  document(app);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -33,4 +35,23 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>): Hono {
   });
 
   return app;
+}
+
+function document(app: OpenAPIHono): void {
+  const Checks = z.record(z.string(), z.object({ ok: z.boolean(), error: z.string().optional() }));
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: the process answers',
+    responses: { 200: { description: 'alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+  });
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: Temporal, Postgres and S3 reachable',
+    responses: {
+      200: { description: 'ready', content: { 'application/json': { schema: z.object({ status: z.literal('ready'), checks: Checks }) } } },
+      503: { description: 'a dependency is not reachable', content: { 'application/json': { schema: ErrorSchema.extend({ checks: Checks }) } } },
+    },
+  });
 }

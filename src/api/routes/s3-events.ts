@@ -1,10 +1,11 @@
-import { Hono } from 'hono';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { parseS3Event, S3EventError } from '../../s3-events/parse.js';
 import { startIngest } from '../../pipelines/ingest.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
+import { ErrorSchema } from '../schemas.js';
 
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
@@ -13,8 +14,9 @@ export const MAX_EVENT_BYTES = 1024 * 1024;
  * durably started, so a sender that gets an error delivers again, and the deterministic workflow
  * ids turn the repeat into `duplicate: true` instead of a second run.
  */
-export function s3EventRoutes(deps: AppDependencies): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function s3EventRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  document(app);
 
   app.post(
     '/s3',
@@ -53,4 +55,35 @@ export function s3EventRoutes(deps: AppDependencies): Hono<AppEnv> {
   );
 
   return app;
+}
+
+const S3EventAccepted = z
+  .object({
+    workflows: z.array(z.object({ workflowId: z.string(), runId: z.string(), duplicate: z.boolean() })),
+    ignored: z.array(z.object({ eventName: z.string(), reason: z.string() })),
+  })
+  .openapi('S3EventAccepted');
+
+// The handler reads the raw body itself (MinIO's and AWS's shapes differ); this only documents it.
+function document(app: OpenAPIHono<AppEnv>): void {
+  const error = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+  app.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/s3',
+    summary: 'S3/MinIO bucket notification: one ingest run per created object',
+    security: [{ webhookToken: [] }],
+    request: {
+      body: {
+        required: true,
+        description: 'An S3 event notification (AWS `Records[]` or MinIO with `EventName`, `Key`, `Records`)',
+        content: { 'application/json': { schema: z.object({ Records: z.array(z.looseObject({})).optional() }).loose() } },
+      },
+    },
+    responses: {
+      202: { description: 'every run durably started (or already there); test and non-create events ignored', content: { 'application/json': { schema: S3EventAccepted } } },
+      400: error('not JSON, or not an S3 event'),
+      401: error('missing or wrong webhook token'),
+      413: error(`body above ${MAX_EVENT_BYTES} bytes`),
+    },
+  });
 }

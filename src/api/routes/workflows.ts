@@ -1,11 +1,27 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ObjectNotFoundError } from '../../storage/s3.js';
 import { startIngest } from '../../pipelines/ingest.js';
-import { describeRun } from '../../temporal/runs.js';
+import { InvalidPageTokenError, listRuns, RUN_STATUSES, SAFE_QUERY_VALUE } from '../../temporal/list.js';
+import { describeRun, type StartedRun } from '../../temporal/runs.js';
+import { keyedWorkflowId } from '../../temporal/workflow-ids.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { ErrorSchema } from '../schemas.js';
+import { findKeyedRun, requestFingerprint } from '../idempotency.js';
+import { traceIdFromTraceparent } from '../trace.js';
+import { MAX_WAIT_MS, parseWait, waitForOutcome } from '../wait.js';
+import {
+  CompletedRunSchema,
+  errorResponses,
+  json,
+  RunFailedSchema,
+  RunListSchema,
+  RunStatusSchema,
+  StartedRunSchema,
+  WaitTimeoutSchema,
+  WorkflowIdParam,
+} from './workflow-schemas.js';
+import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
 
 const StartIngestBody = z
   .object({
@@ -16,54 +32,71 @@ const StartIngestBody = z
   .strict()
   .openapi('StartIngest');
 
-const StartedRun = z
-  .object({ workflowId: z.string(), runId: z.string(), duplicate: z.boolean() })
-  .openapi('StartedRun');
+const StartHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+    .optional()
+    .openapi({ description: 'the same key returns the same run (a different body with the same key is a 409)' }),
+  traceparent: z.string().max(512).optional().openapi({ description: 'W3C trace context; its trace id is kept with the run' }),
+});
 
-const RunStatus = z
-  .object({
-    workflowId: z.string(),
-    runId: z.string(),
-    pipeline: z.string(),
-    status: z.enum(['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW', 'PAUSED', 'UNSPECIFIED', 'UNKNOWN']),
-    stage: z.string().nullable(),
-    progress: z.number().min(0).max(1).nullable(),
-    startTime: z.string(),
-    closeTime: z.string().nullable(),
-    result: z.unknown(),
-    failure: z.object({ type: z.string(), message: z.string(), nonRetryable: z.boolean() }).nullable(),
-    historyLength: z.number().int(),
-    currentStep: z.object({ name: z.string(), attempt: z.number().int(), lastFailure: z.string().nullable() }).nullable(),
-    uiUrl: z.string(),
-  })
-  .openapi('RunStatus');
-
-const errors = {
-  400: { description: 'invalid request', content: { 'application/json': { schema: ErrorSchema } } },
-  401: { description: 'missing or wrong API key', content: { 'application/json': { schema: ErrorSchema } } },
-  404: { description: 'not found', content: { 'application/json': { schema: ErrorSchema } } },
-} as const;
+const StartQuery = z.object({
+  wait: z
+    .string()
+    .regex(/^\d{1,6}(ms|s|m)$/, 'wait is a duration such as 30s, 1500ms or 2m')
+    .optional()
+    .openapi({ description: `wait up to this long for the result (at most ${MAX_WAIT_MS / 1000}s)`, example: '30s' }),
+});
 
 const startIngestRoute = createRoute({
   method: 'post',
   path: '/ingest',
+  security: OPERATOR_SECURITY,
   summary: 'Start the ingest pipeline for an object in S3',
-  request: { body: { required: true, content: { 'application/json': { schema: StartIngestBody } } } },
-  responses: {
-    202: { description: 'started, or the existing run of this object version', content: { 'application/json': { schema: StartedRun } } },
-    ...errors,
+  request: {
+    headers: StartHeaders,
+    query: StartQuery,
+    body: { required: true, content: { 'application/json': { schema: StartIngestBody } } },
   },
+  responses: {
+    200: json(CompletedRunSchema, 'with ?wait=: the run completed in time; its result'),
+    202: json(StartedRunSchema, 'started, or the existing run of this object version or Idempotency-Key'),
+    ...errorResponses,
+    408: json(WaitTimeoutSchema, 'with ?wait=: still running when the wait ended'),
+    409: json(ErrorSchema, 'the Idempotency-Key was used with a different request; or, with ?wait=, the run was cancelled or terminated'),
+    422: json(RunFailedSchema, 'with ?wait=: the run failed'),
+    504: json(RunFailedSchema, 'with ?wait=: the run timed out'),
+  },
+});
+
+const ListQuery = z.object({
+  pipeline: z.enum(['ingest', 'objectify', 'connector-sync']).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  source: z.string().regex(SAFE_QUERY_VALUE, 'source is a bucket name or connector id').optional().openapi({ example: 'uploads' }),
+  stage: z.string().regex(/^[a-z-]{1,64}$/).optional().openapi({ example: 'analysing' }),
+  startedAfter: z.iso.datetime({ offset: true }).optional().openapi({ example: '2026-11-23T00:00:00Z' }),
+  startedBefore: z.iso.datetime({ offset: true }).optional(),
+  pageSize: z.coerce.number().int().min(1).max(1000).default(50),
+  pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'pageToken is the nextPageToken of a previous page').optional(),
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  security: OPERATOR_SECURITY,
+  summary: 'List and search runs (Temporal visibility): running runs first, then the most recently closed',
+  request: { query: ListQuery },
+  responses: { 200: json(RunListSchema, 'one page of runs'), ...errorResponses },
 });
 
 const getRunRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  security: OPERATOR_SECURITY,
   summary: 'Status, stage and progress of a workflow run',
-  request: { params: z.object({ id: z.string().min(1).max(1000).openapi({ description: 'workflow id, URL-encoded as one path segment' }) }) },
-  responses: {
-    200: { description: 'the latest run of this workflow id', content: { 'application/json': { schema: RunStatus } } },
-    ...errors,
-  },
+  request: { params: WorkflowIdParam },
+  responses: { 200: json(RunStatusSchema, 'the latest run of this workflow id'), ...errorResponses },
 });
 
 export function workflowRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
@@ -72,27 +105,69 @@ export function workflowRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
 
   app.openapi(startIngestRoute, async (c) => {
     const body = c.req.valid('json');
-    // The run is keyed by the object's current version, exactly as its S3 notification would be,
-    // so an API start and a notification for the same upload are one run.
-    const head = await deps.storage.head({ bucket: body.bucket, key: body.key, versionId: body.versionId }).catch((err: unknown) => {
-      if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
+    const headers = c.req.valid('header');
+    const { wait } = c.req.valid('query');
+    const traceId = traceIdFromTraceparent(headers.traceparent);
+    const key = headers['idempotency-key'];
+    const workflowId = key === undefined ? undefined : keyedWorkflowId('ingest', key);
+    const requestHash = key === undefined ? undefined : requestFingerprint(body);
+
+    // A keyed request seen before answers with its run, even if the object has changed since.
+    let run: StartedRun | undefined = workflowId && requestHash ? await findKeyedRun(deps.temporal, workflowId, requestHash) : undefined;
+    if (!run) {
+      // The run is keyed by the object's current version, exactly as its S3 notification would be,
+      // so an API start and a notification for the same upload are one run.
+      const head = await deps.storage.head({ bucket: body.bucket, key: body.key, versionId: body.versionId }).catch((err: unknown) => {
+        if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
+        throw err;
+      });
+      run = await startIngest(
+        deps.temporal,
+        deps.config,
+        {
+          bucket: body.bucket,
+          key: body.key,
+          versionId: body.versionId ?? nonNullVersion(head.versionId),
+          etag: head.etag,
+          size: head.size,
+          contentType: head.contentType,
+        },
+        { workflowId, memo: { traceId, requestHash } },
+      );
+      // Two keyed requests raced: the loser must still match the winner's request.
+      if (run.duplicate && workflowId && requestHash) run = (await findKeyedRun(deps.temporal, workflowId, requestHash)) ?? run;
+    }
+    deps.log.info({ requestId: c.get('requestId'), traceId, ...run }, run.duplicate ? 'ingest already started' : 'ingest started');
+
+    if (wait === undefined) return c.json(run, 202);
+    return waitForOutcome(c, deps, run, parseWait(wait)) as never;
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const q = c.req.valid('query');
+    const page = await listRuns(
+      deps.temporal,
+      deps.config,
+      {
+        pipeline: q.pipeline,
+        status: q.status,
+        source: q.source,
+        stage: q.stage,
+        startedAfter: q.startedAfter ? new Date(q.startedAfter) : undefined,
+        startedBefore: q.startedBefore ? new Date(q.startedBefore) : undefined,
+      },
+      { pageSize: q.pageSize, pageToken: q.pageToken },
+    ).catch((err: unknown) => {
+      if (err instanceof InvalidPageTokenError) throw new HttpError(400, 'invalid_page_token', err.message);
       throw err;
     });
-    const run = await startIngest(deps.temporal, deps.config, {
-      bucket: body.bucket,
-      key: body.key,
-      versionId: body.versionId ?? nonNullVersion(head.versionId),
-      etag: head.etag,
-      size: head.size,
-      contentType: head.contentType,
-    });
-    return c.json(run, 202);
+    return c.json(page, 200);
   });
 
   app.openapi(getRunRoute, async (c) => {
     const { id } = c.req.valid('param');
     const status = await describeRun(deps.temporal, deps.config, id);
-    return c.json(status as z.infer<typeof RunStatus>, 200);
+    return c.json(status as z.infer<typeof RunStatusSchema>, 200);
   });
 
   return app;

@@ -1,0 +1,111 @@
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { startIngest } from '../pipelines/ingest.js';
+import { ObjectNotFoundError, type ObjectHead, type ObjectLocator } from '../storage/s3.js';
+import type { StartedRun } from '../temporal/runs.js';
+import { eventWorkflowId } from '../temporal/workflow-ids.js';
+
+/**
+ * Which pipeline a signed event starts, declared as data: event_type → pipeline, payload schema
+ * and start. The event id names the run (eventWorkflowId), so a redelivered event finds its run
+ * instead of starting a second one.
+ */
+
+export interface EventDependencies {
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>;
+  temporal: Client;
+  storage: { head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> };
+}
+
+/** The envelope fields a start needs; the payload travels separately, already validated. */
+export interface RoutedEvent {
+  eventId: string;
+  eventType: string;
+  source: string;
+  traceId: string | undefined;
+}
+
+/** The event is authentic and well-formed but cannot be acted on (answered 422). */
+export class EventRejectedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EventRejectedError';
+  }
+}
+
+type Start = (deps: EventDependencies, event: RoutedEvent) => Promise<StartedRun>;
+
+export interface EventRoute {
+  readonly pipeline: string;
+  readonly payload: z.ZodType;
+  /** Validates a payload; a valid one yields the start of its run, typed by the schema. */
+  accept(payload: unknown): { success: true; start: Start } | { success: false; error: z.ZodError };
+}
+
+function route<S extends z.ZodType>(spec: {
+  pipeline: string;
+  payload: S;
+  start: (payload: z.output<S>, deps: EventDependencies, event: RoutedEvent) => Promise<StartedRun>;
+}): EventRoute {
+  return {
+    pipeline: spec.pipeline,
+    payload: spec.payload,
+    accept(payload) {
+      const parsed = spec.payload.safeParse(payload);
+      if (!parsed.success) return { success: false, error: parsed.error };
+      return { success: true, start: (deps, event) => spec.start(parsed.data, deps, event) };
+    },
+  };
+}
+
+// The same limits as the operator API's ingest start.
+export const AssetUploadedPayload = z
+  .object({
+    bucket: z.string().min(3).max(63),
+    key: z.string().min(1).max(1024),
+    versionId: z.string().min(1).max(1024).optional(),
+    etag: z.string().min(1).max(200).optional(),
+    size: z.number().int().nonnegative().optional(),
+    contentType: z.string().min(1).max(255).optional(),
+  })
+  .strict();
+
+async function startAssetIngest(
+  payload: z.output<typeof AssetUploadedPayload>,
+  deps: EventDependencies,
+  event: RoutedEvent,
+): Promise<StartedRun> {
+  let object = payload;
+  if (payload.versionId === undefined && payload.etag === undefined) {
+    // Pin the version that exists now: the run must not read an object replaced after the event.
+    const head = await deps.storage.head({ bucket: payload.bucket, key: payload.key }).catch((err: unknown) => {
+      if (err instanceof ObjectNotFoundError) throw new EventRejectedError('object_not_found', err.message);
+      throw err;
+    });
+    object = {
+      ...payload,
+      // Unversioned buckets answer HEAD with no version or the literal "null": the ETag names it.
+      versionId: head.versionId && head.versionId !== 'null' ? head.versionId : undefined,
+      etag: head.etag,
+      size: payload.size ?? head.size,
+      contentType: payload.contentType ?? head.contentType,
+    };
+  }
+  return startIngest(deps.temporal, deps.config, object, {
+    workflowId: eventWorkflowId('ingest', event.source, event.eventId),
+    memo: event.traceId ? { traceId: event.traceId } : undefined,
+  });
+}
+
+/**
+ * The routing table. `dataset.objectify.requested` (objectify) and `connector.sync.requested`
+ * (connector-sync) join it when those pipelines exist; until then they are unknown types (422).
+ * A Map, not an object literal, so types such as "constructor" cannot hit Object.prototype.
+ */
+export const EVENT_ROUTES: ReadonlyMap<string, EventRoute> = new Map([
+  ['asset.uploaded', route({ pipeline: 'ingest', payload: AssetUploadedPayload, start: startAssetIngest })],
+]);

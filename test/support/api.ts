@@ -1,0 +1,47 @@
+import { pino } from 'pino';
+import { expect } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import type { Harness } from './harness.js';
+
+/** The real HTTP app over a harness's servers; tests call `app.request()` on it. */
+export function createTestApp(h: Harness): ReturnType<typeof createApp> {
+  return createApp({
+    config: h.config,
+    temporal: h.client,
+    storage: h.storage,
+    // Unexpected errors (500s) are logged, so a failing test shows their cause.
+    log: pino({ level: 'error' }),
+    readiness: {
+      temporal: () => h.client.workflowService.getSystemInfo({}),
+      postgres: () => h.pool.query('SELECT 1'),
+      s3: (signal) => h.storage.bucketExists(h.bucket, signal),
+    },
+  });
+}
+
+export function operatorHeaders(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${h.config.API_KEY}`, 'content-type': 'application/json', ...extra };
+}
+
+export interface ErrorResponse {
+  error: { code: string; message: string; requestId: string };
+  [extra: string]: unknown;
+}
+
+/** Asserts the status and the uniform error body; returns the body for further checks. */
+export async function expectError(res: Response, status: number, code: string): Promise<ErrorResponse> {
+  const body = (await res.json()) as ErrorResponse;
+  expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(body.error.requestId.length).toBeGreaterThan(0);
+  return body;
+}
+
+/** A promise with its resolve function, for holding a step until the test lets it go. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
