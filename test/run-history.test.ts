@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createApp } from '../src/api/app.js';
+import { createTestApp } from './support/api.js';
 import type { createActivities } from '../src/activities/index.js';
 import { startIngest } from '../src/pipelines/ingest.js';
 import type { CondensedHistory } from '../src/temporal/history.js';
@@ -17,7 +16,7 @@ type Activities = ReturnType<typeof createActivities>;
 type HistoryBody = CondensedHistory & { workflowId: string; runId: string; status: string; uiUrl: string };
 
 let h: Harness;
-let app: ReturnType<typeof createApp>;
+let app: ReturnType<typeof createTestApp>;
 let release: () => void = () => undefined;
 const released = new Promise<void>((resolve) => (release = resolve));
 
@@ -32,7 +31,7 @@ beforeAll(async () => {
       },
     }),
   });
-  app = createApp({ config: h.config, temporal: h.client, storage: h.storage, log: pino({ level: 'silent' }), readiness: {} });
+  app = createTestApp(h);
 });
 
 afterAll(async () => {

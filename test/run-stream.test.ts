@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp } from '../src/api/app.js';
+import { createTestApp } from './support/api.js';
 import type { createActivities } from '../src/activities/index.js';
 import { startIngest } from '../src/pipelines/ingest.js';
 import { RunWatchHub, type RunWatchOptions, type WatchEvent } from '../src/temporal/run-watch.js';
@@ -40,7 +40,7 @@ function heldAt(step: Step): Promise<void> {
 
 let h: Harness;
 let hub: RunWatchHub;
-let app: ReturnType<typeof createApp>;
+let app: ReturnType<typeof createTestApp>;
 const hubs: RunWatchHub[] = [];
 
 beforeAll(async () => {
@@ -78,7 +78,7 @@ function streamingApp(options: RunWatchOptions = {}) {
   const runWatch = new RunWatchHub(h.client, h.config, options);
   hubs.push(runWatch);
   const log = pino({ level: 'silent' });
-  return { hub: runWatch, app: createApp({ config: h.config, temporal: h.client, storage: h.storage, log, readiness: {}, runWatch }) };
+  return { hub: runWatch, app: createTestApp(h, { log, runWatch }) };
 }
 
 const operator = () => ({ authorization: `Bearer ${h.config.API_KEY}` });
@@ -91,7 +91,7 @@ async function startRun(prefix = '') {
   return startIngest(h.client, h.config, { bucket: h.bucket, key, etag: head.etag });
 }
 
-async function openStream(target: ReturnType<typeof createApp>, workflowId: string): Promise<SseReader> {
+async function openStream(target: ReturnType<typeof createTestApp>, workflowId: string): Promise<SseReader> {
   const res = await target.request(streamUrl(workflowId), { headers: operator() });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);

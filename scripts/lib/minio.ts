@@ -131,13 +131,21 @@ export async function setUpBuckets(options: BucketSetup): Promise<void> {
     for (const bucket of [ingestBucket, workBucket]) {
       log((await createBucket(s3, bucket)) ? `created bucket ${bucket}` : `bucket ${bucket} exists`);
     }
-    await s3.send(
-      new PutBucketNotificationConfigurationCommand({
-        Bucket: ingestBucket,
-        NotificationConfiguration: {
-          QueueConfigurations: [{ Id: 'harvester-ingest', QueueArn: WEBHOOK_ARN, Events: [...NOTIFIED_EVENTS] }],
-        },
-      }),
+    // MinIO registers its webhook target in the background after it starts answering; until then
+    // it refuses the ARN (InvalidArgument). On a busy machine that takes a few seconds.
+    await waitFor(
+      async () => {
+        await s3.send(
+          new PutBucketNotificationConfigurationCommand({
+            Bucket: ingestBucket,
+            NotificationConfiguration: {
+              QueueConfigurations: [{ Id: 'harvester-ingest', QueueArn: WEBHOOK_ARN, Events: [...NOTIFIED_EVENTS] }],
+            },
+          }),
+        );
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, description: `MinIO to accept ${WEBHOOK_ARN} for bucket ${ingestBucket}` },
     );
     log(`bucket ${ingestBucket} notifies ${WEBHOOK_ARN} on ${NOTIFIED_EVENTS.join(', ')}`);
     // Successful and cancelled runs remove their intermediate products themselves; failed and

@@ -1,23 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { startHarness, type Harness } from '../../test/support/harness.js';
 import { ARTICLE } from '../../test/support/fixtures.js';
-import { createApp } from './app.js';
+import { createTestApp } from '../../test/support/api.js';
 import { MAX_EVENT_BYTES } from './routes/s3-events.js';
 
 // The HTTP edge on the real Temporal, MinIO and Postgres, through app.request().
 
 let h: Harness;
-let app: ReturnType<typeof createApp>;
+let app: ReturnType<typeof createTestApp>;
 let readinessFails: string | undefined;
 
 beforeAll(async () => {
   h = await startHarness();
-  app = createApp({
-    config: h.config,
-    temporal: h.client,
-    storage: h.storage,
-    log: pino({ level: 'silent' }),
+  app = createTestApp(h, {
     readiness: {
       temporal: () => h.client.workflowService.getSystemInfo({}),
       postgres: () => h.pool.query('SELECT 1'),

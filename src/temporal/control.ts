@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
+import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { PIPELINE, SOURCE } from '../workflows/search-attributes.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-const EventType = temporal.api.enums.v1.EventType;
+const EventType = proto.temporal.api.enums.v1.EventType;
 
 /** The run is not in a state the operation applies to (the API answers 409). */
 export class RunStateError extends Error {

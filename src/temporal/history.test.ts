@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
+import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { condenseHistory } from './history.js';
 
@@ -8,7 +9,7 @@ const HISTORIES = fileURLToPath(new URL('../../test/histories/ingest/', import.m
 
 async function recorded(name: string) {
   const json = JSON.parse(await readFile(`${HISTORIES}${name}.json`, 'utf8')) as object;
-  return temporal.api.history.v1.History.fromObject(json).events;
+  return proto.temporal.api.history.v1.History.fromObject(json).events;
 }
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z') / 1000;
@@ -20,7 +21,7 @@ const json = (value: unknown) => ({ metadata: { encoding: Buffer.from('json/plai
  * the attribute key naming the event type.
  */
 function history(...events: Array<[number, number, Record<string, object>]>) {
-  return temporal.api.history.v1.History.fromObject({
+  return proto.temporal.api.history.v1.History.fromObject({
     events: events.map(([eventId, second, attributes]) => {
       const key = Object.keys(attributes)[0] ?? '';
       const type = key.replace(/EventAttributes$/, '').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -102,7 +103,7 @@ describe('condenseHistory on synthetic events', () => {
 
   it('takes a running step\'s attempts and last failure from the pending activities', () => {
     const events = history([1, 0, started()], [5, 1, scheduled('1', 'download')], [9, 2, scheduled('2', 'extract')]);
-    const pending = (fields: object) => temporal.api.workflow.v1.PendingActivityInfo.fromObject({ activityId: '1', attempt: 2, lastFailure: { message: 'socket hang up' }, ...fields });
+    const pending = (fields: object) => proto.temporal.api.workflow.v1.PendingActivityInfo.fromObject({ activityId: '1', attempt: 2, lastFailure: { message: 'socket hang up' }, ...fields });
     const backingOff = condenseHistory(events, [pending({ state: 'PENDING_ACTIVITY_STATE_SCHEDULED' })]);
     expect(backingOff.steps[0]).toMatchObject({ attempts: 1, outcome: 'scheduled', lastFailure: 'socket hang up', closeTime: null, durationMs: null });
     expect(backingOff.steps[1]).toMatchObject({ attempts: 0, outcome: 'scheduled' });

@@ -1,5 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import { temporal, type google } from '@temporalio/proto';
+// @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
+import proto from '@temporalio/proto';
+import type { google, temporal } from '@temporalio/proto';
 import { STAGE } from '../workflows/search-attributes.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -108,7 +110,7 @@ export function condenseHistory(events: readonly HistoryEvent[], pendingActiviti
       };
       const stage = stageOf(a.searchAttributes?.indexedFields);
       if (stage) out.stages.push({ stage, time });
-    } else if (e.workflowTaskFailedEventAttributes?.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW) {
+    } else if (e.workflowTaskFailedEventAttributes?.cause === proto.temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW) {
       // A reset run carries the base run's events up to the reset point, then this marker.
       resetFromRunId = e.workflowTaskFailedEventAttributes.baseRunId || null;
     } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
@@ -203,7 +205,7 @@ function applyPending(steps: HistoryStep[], pending: PendingActivity): void {
   const step = steps.find((s) => s.kind === 'activity' && s.id === pending.activityId && s.closeTime === null);
   if (!step) return;
   const attempt = pending.attempt ?? 1;
-  const started = pending.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+  const started = pending.state !== proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
   // While waiting for a retry, the attempt named is the next one: it has not begun.
   step.attempts = started ? attempt : attempt - 1;
   step.outcome = started ? 'running' : 'scheduled';
@@ -257,6 +259,6 @@ function iso(ts: google.protobuf.ITimestamp | null | undefined): string | null {
 
 /** START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS → "workflow already exists". */
 function startFailedCause(cause: number | null | undefined): string {
-  const name = Object.entries(temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause).find(([, v]) => v === cause)?.[0];
+  const name = Object.entries(proto.temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause).find(([, v]) => v === cause)?.[0];
   return name ? name.replace(/^START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_/, '').toLowerCase().replace(/_/g, ' ') : 'unknown cause';
 }

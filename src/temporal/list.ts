@@ -2,7 +2,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
+import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
 
@@ -144,7 +146,7 @@ function toListItem(raw: temporal.api.workflow.v1.IWorkflowExecutionInfo): RunLi
 
 /** `WORKFLOW_EXECUTION_STATUS_CANCELED` → `CANCELLED`, as the SDK's describe() spells it. */
 export function statusName(status: temporal.api.enums.v1.WorkflowExecutionStatus | null | undefined): string {
-  const name = temporal.api.enums.v1.WorkflowExecutionStatus[status ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED';
+  const name = proto.temporal.api.enums.v1.WorkflowExecutionStatus[status ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED';
   const short = name.replace(/^WORKFLOW_EXECUTION_STATUS_/, '');
   return short === 'CANCELED' ? 'CANCELLED' : short;
 }

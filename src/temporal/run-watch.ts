@@ -1,21 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Client, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
+import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { Sub, type Subscription, type WatchEvent } from './run-subscription.js';
 import { describeRun, type RunStatus } from './runs.js';
 
-export type WatchEvent =
-  | { type: 'progress'; data: Pick<RunStatus, 'workflowId' | 'runId' | 'status' | 'stage' | 'progress' | 'currentStep'> }
-  | { type: 'close'; data: Pick<RunStatus, 'workflowId' | 'runId' | 'status' | 'stage' | 'progress' | 'result' | 'failure' | 'closeTime'> }
-  /** The run can no longer be followed (its history is gone); nothing comes after it. */
-  | { type: 'error'; data: { code: string; message: string } };
-
-/** What a stream reads: events until the run closes, the watch fails or the hub shuts down. */
-export interface Subscription extends AsyncIterable<WatchEvent> {
-  /** Leave; the last subscriber to leave stops the watcher. Idempotent. */
-  close(): void;
-}
+export type { Subscription, WatchEvent };
 
 /** No stream now: the process is at its cap, or shutting down. Either way, retry (elsewhere). */
 export class StreamRefusedError extends Error {
@@ -40,8 +33,6 @@ export interface RunWatchOptions {
 }
 
 export const DEFAULT_MAX_SUBSCRIBERS = 1000;
-// A slow reader's backlog: beyond this its oldest progress events give way (never the close).
-const MAX_BACKLOG = 32;
 const MAX_RETRY_DELAY_MS = 30_000;
 const GRPC_NOT_FOUND = 5;
 // History events that end a run, and workflow-task bookkeeping (which changes nothing a client sees).
@@ -132,56 +123,6 @@ export class RunWatchHub {
     this.watchers.set(workflowId, watcher);
     void watcher.run().finally(() => this.forget(watcher));
     return watcher;
-  }
-}
-
-class Sub implements Subscription {
-  private readonly backlog: WatchEvent[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-  private left = false;
-
-  constructor(private readonly onLeave: () => void) {}
-
-  push(event: WatchEvent): void {
-    if (this.ended) return;
-    this.backlog.push(event);
-    const oldest = this.backlog.length > MAX_BACKLOG ? this.backlog.findIndex((e) => e.type === 'progress') : -1;
-    if (oldest >= 0) this.backlog.splice(oldest, 1);
-    this.notify();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.notify();
-  }
-
-  close(): void {
-    this.end();
-    if (!this.left) {
-      this.left = true;
-      this.onLeave();
-    }
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
-    for (;;) {
-      const next = this.backlog.shift();
-      if (next) {
-        yield next;
-        if (next.type !== 'progress') return;
-      } else if (this.ended) {
-        return;
-      } else {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-      }
-    }
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
   }
 }
 
@@ -299,7 +240,7 @@ class Watcher {
       execution: { workflowId: this.workflowId, runId },
       nextPageToken,
       waitNewEvent: true,
-      historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT,
+      historyEventFilterType: proto.temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT,
       skipArchival: true,
     };
     return this.abortable(() => client.workflowService.getWorkflowExecutionHistory(request)).then(

@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
+import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowsPath } from '../temporal/worker.js';
@@ -33,7 +34,7 @@ describe('replay of recorded histories', () => {
   it.each(histories)('replays $name', async ({ file }) => {
     // Recorded with protobufjs' toJSON (enum names, base64 bytes, string longs); fromObject is its
     // inverse. (The SDK's historyFromJSON trips over npm's duplicated protobufjs copies.)
-    const history = temporal.api.history.v1.History.fromObject(JSON.parse(await readFile(file, 'utf8')) as object);
+    const history = proto.temporal.api.history.v1.History.fromObject(JSON.parse(await readFile(file, 'utf8')) as object);
     await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history);
   });
 });

@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { expect } from 'vitest';
-import { createApp } from '../../src/api/app.js';
+import { type AppDependencies, createApp } from '../../src/api/app.js';
 import type { Harness } from './harness.js';
 
 /** The real HTTP app over a harness's servers; tests call `app.request()` on it. */
-export function createTestApp(h: Harness): ReturnType<typeof createApp> {
+export function createTestApp(h: Harness, overrides: Partial<AppDependencies> = {}): ReturnType<typeof createApp> {
   return createApp({
     config: h.config,
     temporal: h.client,
@@ -16,6 +16,7 @@ export function createTestApp(h: Harness): ReturnType<typeof createApp> {
       postgres: () => h.pool.query('SELECT 1'),
       s3: (signal) => h.storage.bucketExists(h.bucket, signal),
     },
+    ...overrides,
   });
 }
 

@@ -6,7 +6,7 @@ import { startHarness, type Harness } from '../../../test/support/harness.js';
 import { ARTICLE } from '../../../test/support/fixtures.js';
 import { uniqueId } from '../../../test/support/stack.js';
 import { eventWorkflowId } from '../../temporal/workflow-ids.js';
-import { createApp } from '../app.js';
+import { createTestApp } from '../../../test/support/api.js';
 import { MAX_EVENT_BYTES } from './s3-events.js';
 
 // POST /api/v1/events on the real Temporal, MinIO and Postgres, through app.request().
@@ -16,18 +16,12 @@ const SOURCE = 'tests/events';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 let h: Harness;
-let app: ReturnType<typeof createApp>;
+let app: ReturnType<typeof createTestApp>;
 const logLines: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness({ configOverrides: { EVENTS_SECRET: SECRET } });
-  app = createApp({
-    config: h.config,
-    temporal: h.client,
-    storage: h.storage,
-    log: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
-    readiness: {},
-  });
+  app = createTestApp(h, { log: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }) });
 });
 
 afterAll(async () => {
