@@ -1,9 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { serve, type ServerType } from '@hono/node-server';
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { createApp } from '../src/api/app.js';
+import { createTestApp } from './support/api.js';
 import { ingestWorkflowId } from '../src/temporal/workflow-ids.js';
 import { ARTICLE } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -18,13 +17,7 @@ let base: string;
 
 beforeAll(async () => {
   h = await startHarness({ configOverrides: { WEBHOOK_TOKEN: inject('webhookToken') } });
-  const app = createApp({
-    config: h.config,
-    temporal: h.client,
-    storage: h.storage,
-    log: pino({ level: 'silent' }),
-    readiness: {},
-  });
+  const app = createTestApp(h);
   // MinIO was started with its webhook target pointing at this port.
   server = serve({ fetch: app.fetch, port: inject('webhookPort'), hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

@@ -8,6 +8,7 @@ export const failureTypes = {
   objectTooLarge: 'ObjectTooLarge',
   unsupportedContent: 'UnsupportedContent',
   corruptContent: 'CorruptContent',
+  mappingNotFound: 'MappingNotFound',
 } as const;
 
 export type FailureType = (typeof failureTypes)[keyof typeof failureTypes];

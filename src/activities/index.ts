@@ -4,7 +4,10 @@ import type { Config } from '../config.js';
 import { PgAssetRepository } from '../db/assets.js';
 import { extractFile } from '../extract/index.js';
 import { createS3Client, S3Storage } from '../storage/s3.js';
+import { PgMappingRepository } from '../db/mappings.js';
+import { PgObjectifyLoads } from '../db/objectify-loads.js';
 import { createIngestActivities } from './ingest.js';
+import { createObjectifyActivities } from './objectify.js';
 
 export interface ActivityResources {
   config: Config;
@@ -19,9 +22,11 @@ export const DOWNLOAD_STALL_MS = 60_000;
 
 /** Every activity the worker registers, wired to real adapters. */
 export function createActivities({ config, pool, scratchDir, storage }: ActivityResources) {
+  const s3 = storage ?? new S3Storage(createS3Client(config));
   return {
+    ...createObjectifyActivities({ storage: s3, loads: new PgObjectifyLoads(pool), mappings: new PgMappingRepository(pool) }),
     ...createIngestActivities({
-      storage: storage ?? new S3Storage(createS3Client(config)),
+      storage: s3,
       assets: new PgAssetRepository(pool),
       ai: createAiProvider(config),
       extract: extractFile,

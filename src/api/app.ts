@@ -2,6 +2,9 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import { requestId } from 'hono/request-id';
 import type { Config } from '../config.js';
+import type { DatasetView } from '../db/datasets.js';
+import type { PgMappingRepository } from '../db/mappings.js';
+import type { PgObjectReader } from '../db/objects.js';
 import type { Logger } from '../logger.js';
 import type { ObjectHead, ObjectLocator } from '../storage/s3.js';
 import { RunWatchHub } from '../temporal/run-watch.js';
@@ -9,6 +12,9 @@ import { errorHandler, HttpError, zodMessage } from './errors.js';
 import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
+import { mappingRoutes } from './routes/mappings.js';
+import { objectifyRoutes } from './routes/objectify.js';
+import { objectRoutes } from './routes/objects.js';
 import { s3EventRoutes } from './routes/s3-events.js';
 import { runControlRoutes } from './routes/run-control.js';
 import { runHistoryRoutes } from './routes/run-history.js';
@@ -20,6 +26,11 @@ export interface AppDependencies {
   temporal: Client;
   /** What the api needs of object storage: resolving an object's current version. */
   storage: { head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> };
+  /** Mapping specs of the objectify pipeline. */
+  mappings: Pick<PgMappingRepository, 'register' | 'get' | 'list'>;
+  /** Published objects, and datasets with their loads: objectify's results. */
+  objects: Pick<PgObjectReader, 'resolveVersion' | 'list' | 'get'>;
+  datasets: { read(id: string, rejectLimit: number): Promise<DatasetView | undefined> };
   readiness: Record<string, ReadinessCheck>;
   log: Logger;
   /**
@@ -56,7 +67,10 @@ export function createApp(deps: AppDependencies): OpenAPIHono<AppEnv> {
   app.route('/', docsRoutes());
   app.route('/api/v1/events', s3EventRoutes(deps));
   app.route('/api/v1/events', eventRoutes(deps));
+  app.route('/api/v1/mappings', mappingRoutes(deps));
+  app.route('/api/v1', objectRoutes(deps));
   app.route('/api/v1/workflows', workflowRoutes(deps));
+  app.route('/api/v1/workflows', objectifyRoutes(deps));
   app.route('/api/v1/workflows', runControlRoutes(deps));
   app.route('/api/v1/workflows', runHistoryRoutes(deps));
   app.route('/api/v1/workflows', runStreamRoutes(deps, deps.runWatch ?? new RunWatchHub(deps.temporal, deps.config, { log: deps.log })));

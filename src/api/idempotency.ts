@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { fingerprint } from '../support/fingerprint.js';
 import type { StartedRun } from '../temporal/runs.js';
 import { HttpError } from './errors.js';
 
@@ -11,18 +11,7 @@ import { HttpError } from './errors.js';
 
 /** SHA-256 of the request body with its keys sorted, so formatting and key order do not matter. */
 export function requestFingerprint(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return fingerprint(body);
 }
 
 /**

@@ -1,5 +1,8 @@
 import { serve } from '@hono/node-server';
 import { loadConfig, redactConfig } from '../config.js';
+import { readDataset } from '../db/datasets.js';
+import { PgMappingRepository } from '../db/mappings.js';
+import { PgObjectReader } from '../db/objects.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createS3Client, S3Storage } from '../storage/s3.js';
@@ -21,6 +24,9 @@ const app = createApp({
   config,
   temporal,
   storage,
+  mappings: new PgMappingRepository(pool),
+  objects: new PgObjectReader(pool),
+  datasets: { read: (id, limit) => readDataset(pool, id, limit) },
   log,
   runWatch,
   readiness: {

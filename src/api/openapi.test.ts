@@ -40,6 +40,13 @@ describe('GET /openapi.json', () => {
         'POST /api/v1/events/s3',
         'POST /api/v1/events',
         'POST /api/v1/workflows/ingest',
+        'POST /api/v1/workflows/objectify',
+        'POST /api/v1/mappings',
+        'GET /api/v1/mappings',
+        'GET /api/v1/mappings/{id}',
+        'GET /api/v1/objects/{type}',
+        'GET /api/v1/objects/{type}/{key}',
+        'GET /api/v1/datasets/{id}',
         'GET /api/v1/workflows',
         'GET /api/v1/workflows/{id}',
         'GET /api/v1/workflows/{id}/history',
@@ -50,7 +57,7 @@ describe('GET /openapi.json', () => {
     );
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
-        if (path.startsWith('/api/v1/workflows')) expect(operation.security, `${method} ${path}`).toEqual([{ operatorApiKey: [] }]);
+        if (/^\/api\/v1\/(workflows|mappings|objects|datasets)/.test(path)) expect(operation.security, `${method} ${path}`).toEqual([{ operatorApiKey: [] }]);
       }
     }
     expect(doc.paths['/api/v1/events/s3']?.post?.security).toEqual([{ webhookToken: [] }]);

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { testConfig, uniqueId } from '../../test/support/stack.js';
@@ -6,6 +7,20 @@ import { ensureDatabase, migrate } from './migrate.js';
 const { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema } = testConfig();
 const concurrentSchema = `${schema}_c`;
 const createdDatabases: string[] = [];
+// Every migration in the folder, in order: a new one needs no change here.
+const ALL = (await readdir('migrations')).filter((f) => f.endsWith('.sql')).sort().map((f) => f.replace(/\.sql$/, ''));
+const TABLES = [
+  'asset_chunks',
+  'assets',
+  'dataset_versions',
+  'datasets',
+  'mappings',
+  'object_type_heads',
+  'objectify_loads',
+  'objectify_rejects',
+  'objects',
+  'pgmigrations',
+];
 
 afterAll(async () => {
   await withClient(async (client) => {
@@ -38,16 +53,17 @@ const tablesIn = (name: string): Promise<string[]> =>
 it('gives a fresh schema the tables, and a second run is a no-op', async () => {
   expect(await tablesIn(schema)).toEqual([]);
 
-  expect(await migrate({ databaseUrl, schema })).toEqual(['0001_assets']);
-  expect(await tablesIn(schema)).toEqual(['asset_chunks', 'assets', 'pgmigrations']);
+  expect(await migrate({ databaseUrl, schema })).toEqual(ALL);
+  expect(ALL.slice(0, 2)).toEqual(['0001_assets', '0002_objectify']);
+  expect(await tablesIn(schema)).toEqual(TABLES);
 
   expect(await migrate({ databaseUrl, schema })).toEqual([]);
-  expect(await tablesIn(schema)).toEqual(['asset_chunks', 'assets', 'pgmigrations']);
+  expect(await tablesIn(schema)).toEqual(TABLES);
 });
 
 it('lets concurrent migrators queue on the lock: one applies, the others find nothing to do', async () => {
   const runs = await Promise.all([1, 2, 3].map(() => migrate({ databaseUrl, schema: concurrentSchema })));
-  expect(runs.flat()).toEqual(['0001_assets']);
+  expect(runs.flat()).toEqual(ALL);
 });
 
 it('creates a missing database exactly once, even with concurrent callers', async () => {

@@ -69,9 +69,14 @@ export class S3Storage {
     }
   }
 
-  async read(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectStream> {
+  /**
+   * Streams the object, or with `start` the bytes from that offset on (a resumed transfer); the
+   * result's `size` is then the length of that rest, not of the whole object.
+   */
+  async read(object: ObjectLocator, signal?: AbortSignal, options: { start?: number } = {}): Promise<ObjectStream> {
     try {
-      const out = await this.s3.send(new GetObjectCommand(locate(object)), { abortSignal: signal });
+      const range = options.start ? { Range: `bytes=${options.start}-` } : {};
+      const out = await this.s3.send(new GetObjectCommand({ ...locate(object), ...range }), { abortSignal: signal });
       if (!out.Body) throw new Error(`s3://${object.bucket}/${object.key}: GetObject returned no body`);
       return { body: out.Body as Readable, ...toHead(out) };
     } catch (err) {

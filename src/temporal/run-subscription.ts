@@ -1,7 +1,7 @@
 import type { RunStatus } from './runs.js';
 
 export type WatchEvent =
-  | { type: 'progress'; data: Pick<RunStatus, 'workflowId' | 'runId' | 'status' | 'stage' | 'progress' | 'currentStep'> }
+  | { type: 'progress'; data: Pick<RunStatus, 'workflowId' | 'runId' | 'status' | 'stage' | 'progress' | 'counters' | 'currentStep'> }
   | { type: 'close'; data: Pick<RunStatus, 'workflowId' | 'runId' | 'status' | 'stage' | 'progress' | 'result' | 'failure' | 'closeTime'> }
   /** The run can no longer be followed (its history is gone); nothing comes after it. */
   | { type: 'error'; data: { code: string; message: string } };

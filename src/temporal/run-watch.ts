@@ -66,7 +66,7 @@ export class RunWatchHub {
     options: RunWatchOptions = {},
   ) {
     this.maxSubscribers = options.maxSubscribers ?? DEFAULT_MAX_SUBSCRIBERS;
-    this.progressSteps = new Set(options.progressSteps ?? ['download']);
+    this.progressSteps = new Set(options.progressSteps ?? ['download', 'loadRows']);
     this.progressRefreshMs = options.progressRefreshMs ?? 1000;
     this.keepAliveMs = options.keepAliveMs ?? 15_000;
     this.log = options.log;
@@ -253,8 +253,8 @@ class Watcher {
     const { client, config } = this.hub;
     const snap = await this.abortable(() => describeRun(client, config, this.workflowId));
     if (snap.status === 'RUNNING') {
-      const { workflowId, runId, status, stage, progress, currentStep } = snap;
-      this.publish({ type: 'progress', data: { workflowId, runId, status, stage, progress, currentStep } });
+      const { workflowId, runId, status, stage, progress, counters, currentStep } = snap;
+      this.publish({ type: 'progress', data: { workflowId, runId, status, stage, progress, counters, currentStep } });
     }
     return snap;
   }

@@ -14,7 +14,6 @@ import {
   TimeoutFailure,
 } from '@temporalio/common';
 import type { Config } from '../config.js';
-import type { IngestProgress } from '../workflows/ingest.js';
 import { STAGE_START } from '../workflows/ingest-stages.js';
 import { PIPELINE, STAGE } from '../workflows/search-attributes.js';
 
@@ -83,6 +82,8 @@ export interface RunStatus {
   status: string;
   stage: string | null;
   progress: number | null;
+  /** Pipeline-specific counters while running or at the end (objectify: rows read and rejected, bytes). */
+  counters: Record<string, number> | null;
   startTime: string;
   closeTime: string | null;
   result: unknown;
@@ -119,12 +120,14 @@ export async function describeRun(
   if (desc.status.name === 'RUNNING') {
     const step = currentStep(desc);
     const live = await client
-      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<IngestProgress>('progress'))
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<LiveProgress>('progress'))
       .catch(() => undefined); // no worker polling right now: fall back to the recorded stage
+    const refined = live ? refineProgress(live, step) : undefined;
     return {
       ...base,
       stage: live?.stage ?? recordedStage,
-      progress: live ? refineProgress(live, step) : null,
+      progress: refined?.progress ?? null,
+      counters: refined ? countersOf(refined) : null,
       result: null,
       failure: null,
       currentStep: step ? { name: step.name, attempt: step.attempt, lastFailure: step.lastFailure } : null,
@@ -134,19 +137,30 @@ export async function describeRun(
   const closed = client.workflow.getHandle(workflowId, desc.runId, { followRuns: false });
   try {
     const result: unknown = await closed.result();
-    const progress = result as Partial<IngestProgress> | null;
+    const progress = result as Partial<LiveProgress> | null;
     return {
       ...base,
       stage: progress?.stage ?? recordedStage,
       progress: progress?.progress ?? 1,
+      counters: progress ? countersOf(progress) : null,
       result,
       failure: null,
       currentStep: null,
     };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
-    return { ...base, stage: recordedStage, progress: null, result: null, failure: describeFailure(err), currentStep: null };
+    return { ...base, stage: recordedStage, progress: null, counters: null, result: null, failure: describeFailure(err), currentStep: null };
   }
+}
+
+/** What every pipeline's `progress` query answers: a stage, 0..1, and counters of its own. */
+type LiveProgress = { stage: string; progress: number } & Record<string, unknown>;
+
+const COUNTERS = ['rowsRead', 'rowsRejected', 'bytesRead', 'totalBytes'] as const;
+
+function countersOf(progress: Partial<LiveProgress>): Record<string, number> | null {
+  const entries = COUNTERS.flatMap((name) => (typeof progress[name] === 'number' ? [[name, progress[name]] as const] : []));
+  return entries.length > 0 ? Object.fromEntries(entries) : null;
 }
 
 export function runUiUrl(config: Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>, workflowId: string, runId: string): string {
@@ -186,10 +200,21 @@ function currentStep(desc: WorkflowExecutionDescription): PendingStep | undefine
   };
 }
 
-/** Within the download stage, the heartbeat's byte count tells how far the transfer is. */
-function refineProgress(live: IngestProgress, step: PendingStep | undefined): number {
-  const beat = step?.heartbeat as { bytes?: number; totalBytes?: number } | undefined;
-  if (live.stage !== 'downloading' || !beat?.totalBytes || beat.bytes === undefined) return live.progress;
-  const share = STAGE_START.extracting - STAGE_START.downloading;
-  return STAGE_START.downloading + Math.min(share, (share * beat.bytes) / beat.totalBytes);
+/**
+ * Between two workflow updates the running step's heartbeat is fresher: the download's byte count,
+ * or the rows and bytes objectify's loadRows has committed.
+ */
+function refineProgress(live: LiveProgress, step: PendingStep | undefined): LiveProgress {
+  if (live.stage === 'downloading') {
+    const beat = step?.heartbeat as { bytes?: number; totalBytes?: number } | undefined;
+    if (!beat?.totalBytes || beat.bytes === undefined) return live;
+    const share = STAGE_START.extracting - STAGE_START.downloading;
+    return { ...live, progress: STAGE_START.downloading + Math.min(share, (share * beat.bytes) / beat.totalBytes) };
+  }
+  if (live.stage === 'loading' && step?.name === 'loadRows') {
+    const beat = step.heartbeat as { rowsRead?: number; rowsRejected?: number; bytesRead?: number; sizeBytes?: number } | undefined;
+    if (!beat?.sizeBytes || beat.bytesRead === undefined || (beat.rowsRead ?? 0) < Number(live.rowsRead ?? 0)) return live;
+    return { ...live, progress: Math.min(0.99, (0.99 * beat.bytesRead) / beat.sizeBytes), rowsRead: beat.rowsRead ?? 0, rowsRejected: beat.rowsRejected ?? 0, bytesRead: beat.bytesRead };
+  }
+  return live;
 }

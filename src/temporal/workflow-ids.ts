@@ -19,6 +19,11 @@ export function ingestWorkflowId(object: Pick<ObjectRef, 'bucket' | 'key' | 'ver
   return boundedId('ingest', `${object.bucket}/${object.key}@${objectVersion(object)}`);
 }
 
+/** One dataset version through one mapping: the same pair is always the same run. */
+export function objectifyWorkflowId(dataset: Pick<ObjectRef, 'bucket' | 'key' | 'versionId' | 'etag'>, mappingId: string): string {
+  return boundedId('objectify', `${dataset.bucket}/${dataset.key}@${objectVersion(dataset)}:mapping-${mappingId}`);
+}
+
 /**
  * A run named by a caller's Idempotency-Key: retrying the same request finds the same run even if
  * the object it names has changed in between.

@@ -1,6 +1,9 @@
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { type AppDependencies, createApp } from '../../src/api/app.js';
+import { readDataset } from '../../src/db/datasets.js';
+import { PgMappingRepository } from '../../src/db/mappings.js';
+import { PgObjectReader } from '../../src/db/objects.js';
 import type { Harness } from './harness.js';
 
 /** The real HTTP app over a harness's servers; tests call `app.request()` on it. */
@@ -9,6 +12,9 @@ export function createTestApp(h: Harness, overrides: Partial<AppDependencies> = 
     config: h.config,
     temporal: h.client,
     storage: h.storage,
+    mappings: new PgMappingRepository(h.pool),
+    objects: new PgObjectReader(h.pool),
+    datasets: { read: (id, limit) => readDataset(h.pool, id, limit) },
     // Unexpected errors (500s) are logged, so a failing test shows their cause.
     log: pino({ level: 'error' }),
     readiness: {

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { RUN_STATUSES } from '../../temporal/list.js';
 import { ErrorSchema } from '../schemas.js';
+import { MAX_WAIT_MS } from '../wait.js';
 
 /** The zod schemas of the workflow routes: they validate requests and generate /openapi.json. */
 
@@ -38,6 +39,7 @@ export const RunStatusSchema = z
     status: z.enum(STATUS_NAMES),
     stage: z.string().nullable(),
     progress: z.number().min(0).max(1).nullable(),
+    counters: z.record(z.string(), z.number()).nullable().openapi({ description: 'objectify: rowsRead, rowsRejected, bytesRead, totalBytes' }),
     startTime: z.string(),
     closeTime: z.string().nullable(),
     result: z.unknown(),
@@ -93,3 +95,35 @@ export const errorResponses = {
 export const conflictResponse = { 409: json(ErrorSchema, 'the run is not in a state that allows this') } as const;
 
 export { json };
+
+/** Headers and query every `POST /api/v1/workflows/{pipeline}` takes. */
+export const StartHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+    .optional()
+    .openapi({ description: 'the same key returns the same run (a different body with the same key is a 409)' }),
+  traceparent: z.string().max(512).optional().openapi({ description: 'W3C trace context; its trace id is kept with the run' }),
+});
+
+export const StartQuery = z.object({
+  wait: z
+    .string()
+    .regex(/^\d{1,6}(ms|s|m)$/, 'wait is a duration such as 30s, 1500ms or 2m')
+    .optional()
+    .openapi({ description: `wait up to this long for the result (at most ${MAX_WAIT_MS / 1000}s)`, example: '30s' }),
+});
+
+
+/** The answers of every `POST /api/v1/workflows/{pipeline}`. */
+export function startResponses(started: string) {
+  return {
+    200: json(CompletedRunSchema, 'with ?wait=: the run completed in time; its result'),
+    202: json(StartedRunSchema, started),
+    ...errorResponses,
+    408: json(WaitTimeoutSchema, 'with ?wait=: still running when the wait ended'),
+    409: json(ErrorSchema, 'the Idempotency-Key was used with a different request; or, with ?wait=, the run was cancelled or terminated'),
+    422: json(RunFailedSchema, 'with ?wait=: the run failed'),
+    504: json(RunFailedSchema, 'with ?wait=: the run timed out'),
+  } as const;
+}

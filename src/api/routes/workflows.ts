@@ -2,26 +2,22 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ObjectNotFoundError } from '../../storage/s3.js';
 import { startIngest } from '../../pipelines/ingest.js';
 import { InvalidPageTokenError, listRuns, RUN_STATUSES, SAFE_QUERY_VALUE } from '../../temporal/list.js';
-import { describeRun, type StartedRun } from '../../temporal/runs.js';
-import { keyedWorkflowId } from '../../temporal/workflow-ids.js';
+import { describeRun } from '../../temporal/runs.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { findKeyedRun, requestFingerprint } from '../idempotency.js';
-import { traceIdFromTraceparent } from '../trace.js';
-import { MAX_WAIT_MS, parseWait, waitForOutcome } from '../wait.js';
+import { handleStart } from '../start.js';
 import {
-  CompletedRunSchema,
   errorResponses,
   json,
-  RunFailedSchema,
   RunListSchema,
   RunStatusSchema,
-  StartedRunSchema,
-  WaitTimeoutSchema,
+  StartHeaders,
+  StartQuery,
+  startResponses,
   WorkflowIdParam,
 } from './workflow-schemas.js';
-import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
+import { OPERATOR_SECURITY } from '../schemas.js';
 
 const StartIngestBody = z
   .object({
@@ -31,23 +27,6 @@ const StartIngestBody = z
   })
   .strict()
   .openapi('StartIngest');
-
-const StartHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
-    .optional()
-    .openapi({ description: 'the same key returns the same run (a different body with the same key is a 409)' }),
-  traceparent: z.string().max(512).optional().openapi({ description: 'W3C trace context; its trace id is kept with the run' }),
-});
-
-const StartQuery = z.object({
-  wait: z
-    .string()
-    .regex(/^\d{1,6}(ms|s|m)$/, 'wait is a duration such as 30s, 1500ms or 2m')
-    .optional()
-    .openapi({ description: `wait up to this long for the result (at most ${MAX_WAIT_MS / 1000}s)`, example: '30s' }),
-});
 
 const startIngestRoute = createRoute({
   method: 'post',
@@ -59,15 +38,7 @@ const startIngestRoute = createRoute({
     query: StartQuery,
     body: { required: true, content: { 'application/json': { schema: StartIngestBody } } },
   },
-  responses: {
-    200: json(CompletedRunSchema, 'with ?wait=: the run completed in time; its result'),
-    202: json(StartedRunSchema, 'started, or the existing run of this object version or Idempotency-Key'),
-    ...errorResponses,
-    408: json(WaitTimeoutSchema, 'with ?wait=: still running when the wait ended'),
-    409: json(ErrorSchema, 'the Idempotency-Key was used with a different request; or, with ?wait=, the run was cancelled or terminated'),
-    422: json(RunFailedSchema, 'with ?wait=: the run failed'),
-    504: json(RunFailedSchema, 'with ?wait=: the run timed out'),
-  },
+  responses: startResponses('started, or the existing run of this object version or Idempotency-Key'),
 });
 
 const ListQuery = z.object({
@@ -106,41 +77,24 @@ export function workflowRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   app.openapi(startIngestRoute, async (c) => {
     const body = c.req.valid('json');
     const headers = c.req.valid('header');
-    const { wait } = c.req.valid('query');
-    const traceId = traceIdFromTraceparent(headers.traceparent);
-    const key = headers['idempotency-key'];
-    const workflowId = key === undefined ? undefined : keyedWorkflowId('ingest', key);
-    const requestHash = key === undefined ? undefined : requestFingerprint(body);
-
-    // A keyed request seen before answers with its run, even if the object has changed since.
-    let run: StartedRun | undefined = workflowId && requestHash ? await findKeyedRun(deps.temporal, workflowId, requestHash) : undefined;
-    if (!run) {
-      // The run is keyed by the object's current version, exactly as its S3 notification would be,
-      // so an API start and a notification for the same upload are one run.
-      const head = await deps.storage.head({ bucket: body.bucket, key: body.key, versionId: body.versionId }).catch((err: unknown) => {
-        if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
-        throw err;
-      });
-      run = await startIngest(
-        deps.temporal,
-        deps.config,
-        {
-          bucket: body.bucket,
-          key: body.key,
-          versionId: body.versionId ?? nonNullVersion(head.versionId),
-          etag: head.etag,
-          size: head.size,
-          contentType: head.contentType,
-        },
-        { workflowId, memo: { traceId, requestHash } },
-      );
-      // Two keyed requests raced: the loser must still match the winner's request.
-      if (run.duplicate && workflowId && requestHash) run = (await findKeyedRun(deps.temporal, workflowId, requestHash)) ?? run;
-    }
-    deps.log.info({ requestId: c.get('requestId'), traceId, ...run }, run.duplicate ? 'ingest already started' : 'ingest started');
-
-    if (wait === undefined) return c.json(run, 202);
-    return waitForOutcome(c, deps, run, parseWait(wait)) as never;
+    const response = await handleStart(c, deps, {
+      pipeline: 'ingest',
+      body,
+      idempotencyKey: headers['idempotency-key'],
+      traceparent: headers.traceparent,
+      wait: c.req.valid('query').wait,
+      start: async (options) => {
+        // The run is keyed by the object's current version, exactly as its S3 notification would
+        // be, so an API start and a notification for the same upload are one run.
+        const head = await deps.storage.head({ bucket: body.bucket, key: body.key, versionId: body.versionId }).catch((err: unknown) => {
+          if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
+          throw err;
+        });
+        const object = { bucket: body.bucket, key: body.key, versionId: body.versionId ?? nonNullVersion(head.versionId), etag: head.etag, size: head.size, contentType: head.contentType };
+        return startIngest(deps.temporal, deps.config, object, options);
+      },
+    });
+    return response as never;
   });
 
   app.openapi(listRoute, async (c) => {
@@ -174,6 +128,6 @@ export function workflowRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
 }
 
 // Unversioned buckets answer HEAD with no version or the literal "null".
-function nonNullVersion(versionId: string | undefined): string | undefined {
+export function nonNullVersion(versionId: string | undefined): string | undefined {
   return versionId && versionId !== 'null' ? versionId : undefined;
 }

@@ -1,0 +1,223 @@
+import { Transform } from 'node:stream';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { LoadCounts, PgObjectifyLoads, ObjectRecord, RejectRecord } from '../db/objectify-loads.js';
+import type { MappingRecord } from '../db/mappings.js';
+import { compileMapping } from '../objectify/convert.js';
+import { DatasetFormatError, detectFormat, readRecords } from '../objectify/reader.js';
+import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
+import { ObjectChangedError, ObjectNotFoundError } from '../storage/s3.js';
+import { failureTypes } from './failures.js';
+import { rethrowIfCancelled } from './support.js';
+
+/** What objectify needs from object storage. */
+export interface DatasetStorage {
+  head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead>;
+  read(object: ObjectLocator, signal?: AbortSignal, options?: { start?: number }): Promise<ObjectStream>;
+}
+
+export interface ObjectifyDependencies {
+  storage: DatasetStorage;
+  loads: Pick<PgObjectifyLoads, 'registerDatasetVersion' | 'open' | 'writeBatch' | 'publish' | 'discard'>;
+  mappings: { get(id: string): Promise<MappingRecord | undefined> };
+}
+
+export interface DatasetRef {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  etag: string;
+}
+
+/** Where a load stands: carried between loadRows calls and across continue-as-new. */
+export interface LoadCursor {
+  loadId: string;
+  datasetVersionId: string;
+  objectType: string;
+  format: 'csv' | 'jsonl';
+  gzip: boolean;
+  sizeBytes: number;
+  /** The CSV header, once read: a resumed read starts after it. */
+  header?: string[];
+  /** Offset in the (uncompressed) file just after the last committed row. */
+  offset: number;
+  /** Rows committed so far, rejected ones included: the next row is rowNumber + 1. */
+  rowNumber: number;
+  rowsRead: number;
+  rowsRejected: number;
+  /** Of the stored (possibly compressed) object, for progress. */
+  bytesRead: number;
+  done: boolean;
+}
+
+export interface PreparedLoad {
+  loadId: string;
+  datasetVersionId: string;
+  objectType: string;
+  sizeBytes: number;
+  published: LoadCounts | null;
+  cursor: LoadCursor;
+}
+
+export function createObjectifyActivities(deps: ObjectifyDependencies) {
+  async function mappingOf(id: string): Promise<MappingRecord> {
+    const mapping = await deps.mappings.get(id);
+    if (!mapping) throw ApplicationFailure.nonRetryable(`mapping ${id} does not exist`, failureTypes.mappingNotFound);
+    return mapping;
+  }
+
+  return {
+    /** Checks the object and the mapping, registers the dataset version and opens its load. */
+    async prepareLoad(input: { dataset: DatasetRef; mappingId: string; workflowId: string }): Promise<PreparedLoad> {
+      const signal = Context.current().cancellationSignal;
+      const { dataset } = input;
+      const mapping = await mappingOf(input.mappingId);
+      const head = await deps.storage.head({ bucket: dataset.bucket, key: dataset.key, versionId: dataset.versionId, etag: dataset.etag }, signal).catch((err: unknown) => {
+        throw asStorageFailure(err, signal);
+      });
+      const kind = detectFormat(dataset.key, head.contentType);
+      if (!kind) {
+        throw ApplicationFailure.nonRetryable(
+          `s3://${dataset.bucket}/${dataset.key} is neither CSV nor JSON Lines (name it .csv, .jsonl or .ndjson, optionally .gz)`,
+          failureTypes.unsupportedContent,
+        );
+      }
+      const { datasetVersionId } = await deps.loads.registerDatasetVersion({
+        bucket: dataset.bucket,
+        key: dataset.key,
+        version: dataset.versionId ?? dataset.etag,
+        etag: head.etag,
+        sizeBytes: head.size,
+        format: kind.format,
+        gzip: kind.gzip,
+      });
+      const opened = await deps.loads.open({ datasetVersionId, mappingId: mapping.id, objectType: mapping.objectType, workflowId: input.workflowId });
+      return {
+        loadId: opened.loadId,
+        datasetVersionId,
+        objectType: mapping.objectType,
+        sizeBytes: head.size,
+        published: opened.published,
+        cursor: {
+          loadId: opened.loadId,
+          datasetVersionId,
+          objectType: mapping.objectType,
+          format: kind.format,
+          gzip: kind.gzip,
+          sizeBytes: head.size,
+          offset: 0,
+          rowNumber: 0,
+          rowsRead: 0,
+          rowsRejected: 0,
+          bytesRead: 0,
+          done: false,
+        },
+      };
+    },
+
+    /**
+     * Reads up to `maxBatches` batches of rows from the cursor on, converts them and writes each
+     * batch in one transaction, heartbeating the cursor after every commit. A retried attempt
+     * starts from the last heartbeat, so no batch is read twice after it committed (and a batch
+     * that did not commit is simply written again: the writes are upserts).
+     */
+    async loadRows(input: { cursor: LoadCursor; dataset: DatasetRef; mappingId: string; batchRows: number; maxBatches: number }): Promise<LoadCursor> {
+      const ctx = Context.current();
+      const signal = ctx.cancellationSignal;
+      const resumed = ctx.info.heartbeatDetails as LoadCursor | undefined;
+      let cursor: LoadCursor = resumed && resumed.loadId === input.cursor.loadId && resumed.rowNumber >= input.cursor.rowNumber ? resumed : input.cursor;
+      if (cursor.done) return cursor;
+      const mapping = compileMapping((await mappingOf(input.mappingId)).spec, { format: cursor.format });
+
+      // A plain file resumes with a ranged read; a gzip stream can only be decompressed from its start.
+      const start = cursor.gzip ? 0 : cursor.offset;
+      if (!cursor.gzip && start >= cursor.sizeBytes) return { ...cursor, bytesRead: cursor.sizeBytes, done: true };
+      const { dataset } = input;
+      const stream = await deps.storage
+        .read({ bucket: dataset.bucket, key: dataset.key, versionId: dataset.versionId, etag: dataset.etag }, signal, { start })
+        .catch((err: unknown) => {
+          throw asStorageFailure(err, signal);
+        });
+      let stored = start;
+      // Counts the stored bytes as the reader pulls them (a 'data' listener would drain the stream).
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          stored += chunk.length;
+          done(null, chunk);
+        },
+      });
+      stream.body.on('error', (err) => meter.destroy(err));
+      stream.body.pipe(meter);
+
+      let objects: ObjectRecord[] = [];
+      let rejects: RejectRecord[] = [];
+      let pending = cursor;
+      let batches = 0;
+      const commit = async (next: LoadCursor): Promise<void> => {
+        await deps.loads.writeBatch(cursor.loadId, objects, rejects);
+        objects = [];
+        rejects = [];
+        cursor = { ...next, bytesRead: Math.max(next.bytesRead, Math.min(stored, next.sizeBytes)) };
+        ctx.heartbeat(cursor);
+        batches++;
+      };
+      try {
+        const records = readRecords(meter, { format: cursor.format, gzip: cursor.gzip, startOffset: cursor.offset, startRow: cursor.rowNumber, header: cursor.header });
+        for await (const record of records) {
+          signal.throwIfAborted();
+          const header = 'header' in record && Array.isArray(record.header) ? (record.header) : pending.header;
+          let rejected = true;
+          if ('reject' in record) {
+            rejects.push({ rowNumber: record.rowNumber, column: null, reason: record.reject, raw: record.raw });
+          } else {
+            const converted = mapping.convert(record.row);
+            rejected = !converted.ok;
+            if (converted.ok) objects.push({ key: converted.key, properties: converted.properties });
+            else rejects.push({ rowNumber: record.rowNumber, column: converted.column, reason: converted.reason, raw: JSON.stringify(record.row) });
+          }
+          pending = {
+            ...pending,
+            header,
+            offset: record.endOffset,
+            rowNumber: record.rowNumber,
+            rowsRead: pending.rowsRead + 1,
+            rowsRejected: pending.rowsRejected + (rejected ? 1 : 0),
+          };
+          if (objects.length + rejects.length >= input.batchRows) {
+            await commit(pending);
+            if (batches >= input.maxBatches) {
+              stream.body.destroy();
+              return cursor;
+            }
+          }
+        }
+        await commit({ ...pending, done: true });
+        return { ...cursor, bytesRead: cursor.sizeBytes };
+      } catch (err) {
+        stream.body.destroy();
+        rethrowIfCancelled(err, signal);
+        if (err instanceof DatasetFormatError) {
+          throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failureTypes.corruptContent);
+        }
+        throw err;
+      }
+    },
+
+    async publishLoad(input: { loadId: string; rowsRead: number }): Promise<LoadCounts> {
+      return deps.loads.publish(input.loadId, { rowsRead: input.rowsRead });
+    },
+
+    async discardLoad(input: { loadId: string }): Promise<{ discarded: boolean }> {
+      return deps.loads.discard(input.loadId);
+    },
+  };
+}
+
+export type ObjectifyActivities = ReturnType<typeof createObjectifyActivities>;
+
+function asStorageFailure(err: unknown, signal: AbortSignal): unknown {
+  rethrowIfCancelled(err, signal);
+  if (err instanceof ObjectNotFoundError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectNotFound);
+  if (err instanceof ObjectChangedError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectChanged);
+  return err;
+}

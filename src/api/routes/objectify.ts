@@ -1,0 +1,67 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { MappingSpecSchema } from '../../objectify/spec.js';
+import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../../pipelines/objectify.js';
+import { ObjectNotFoundError } from '../../storage/s3.js';
+import type { AppDependencies, AppEnv } from '../app.js';
+import { requireBearer } from '../auth.js';
+import { HttpError } from '../errors.js';
+import { OPERATOR_SECURITY } from '../schemas.js';
+import { handleStart } from '../start.js';
+import { StartHeaders, StartQuery, startResponses } from './workflow-schemas.js';
+import { nonNullVersion } from './workflows.js';
+
+const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.{1,1024})$/;
+
+const StartObjectifyBody = z
+  .object({
+    dataset: z.string().regex(S3_URL, 'dataset is s3://<bucket>/<key>').openapi({ example: 's3://datasets/countries.csv' }),
+    versionId: z.string().min(1).max(1024).optional().openapi({ description: 'an S3 version of the dataset; default: its current version' }),
+    mapping: z
+      .union([z.string().regex(/^\d{1,18}$/, 'a mapping id'), MappingSpecSchema])
+      .openapi({ description: 'a registered mapping id, or a spec (registered on the way, idempotently)' }),
+    maxRejectRatio: z.number().min(0).max(1).default(DEFAULT_MAX_REJECT_RATIO),
+    batchRows: z.number().int().min(100).max(50_000).default(DEFAULT_BATCH_ROWS),
+  })
+  .strict()
+  .openapi('StartObjectify');
+
+const startObjectifyRoute = createRoute({
+  method: 'post',
+  path: '/objectify',
+  summary: 'Start the objectify pipeline: a dataset version through a mapping spec into typed objects',
+  security: OPERATOR_SECURITY,
+  request: { headers: StartHeaders, query: StartQuery, body: { required: true, content: { 'application/json': { schema: StartObjectifyBody } } } },
+  responses: startResponses('started, or the existing run of this dataset version and mapping (or Idempotency-Key)'),
+});
+
+export function objectifyRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
+
+  app.openapi(startObjectifyRoute, async (c) => {
+    const body = c.req.valid('json');
+    const headers = c.req.valid('header');
+    const [, bucket, key] = S3_URL.exec(body.dataset) as unknown as [string, string, string];
+    const response = await handleStart(c, deps, {
+      pipeline: 'objectify',
+      body,
+      idempotencyKey: headers['idempotency-key'],
+      traceparent: headers.traceparent,
+      wait: c.req.valid('query').wait,
+      start: async (options) => {
+        const mapping = typeof body.mapping === 'string' ? await deps.mappings.get(body.mapping) : (await deps.mappings.register(body.mapping)).mapping;
+        if (!mapping) throw new HttpError(404, 'mapping_not_found', `no mapping with id ${JSON.stringify(body.mapping)}`);
+        // The run is named by the dataset's version now, so a later upload is a new version and a new run.
+        const head = await deps.storage.head({ bucket, key, versionId: body.versionId }).catch((err: unknown) => {
+          if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
+          throw err;
+        });
+        const dataset = { bucket, key, versionId: body.versionId ?? nonNullVersion(head.versionId), etag: head.etag };
+        return startObjectify(deps.temporal, deps.config, { dataset, mappingId: mapping.id, maxRejectRatio: body.maxRejectRatio, batchRows: body.batchRows }, options);
+      },
+    });
+    return response as never;
+  });
+
+  return app;
+}
