@@ -12,6 +12,7 @@ import {
 import type { IngestActivities } from '../activities/ingest.js';
 import type { ObjectRef } from '../s3-events/parse.js';
 import { type IngestStage, STAGE_START } from './ingest-stages.js';
+import { HOUSEKEEPING, SHORT_DB } from './activity-options.js';
 import { STAGE } from './search-attributes.js';
 
 export type { IngestStage };
@@ -76,20 +77,9 @@ const aiCall = proxyActivities<IngestActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
-/** One short database transaction; Postgres restarts are ridden out by retries. */
-const shortDb = proxyActivities<IngestActivities>({
-  startToCloseTimeout: '2 minutes',
-  scheduleToCloseTimeout: '1 hour',
-  cancellationType: WAIT,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const shortDb = proxyActivities<IngestActivities>(SHORT_DB);
 
-/** Removing intermediate files: idempotent, must eventually succeed. */
-const housekeeping = proxyActivities<IngestActivities>({
-  startToCloseTimeout: '2 minutes',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const housekeeping = proxyActivities<IngestActivities>(HOUSEKEEPING);
 
 /**
  * Failed runs keep their intermediate products, so that a retry (a Temporal reset to the failed

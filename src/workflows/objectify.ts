@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LoadCursor, ObjectifyActivities } from '../activities/objectify.js';
+import { HOUSEKEEPING, SHORT_DB } from './activity-options.js';
 import { STAGE } from './search-attributes.js';
 
 /** A dataset version (one S3 object version) through one registered mapping spec. */
@@ -53,13 +54,7 @@ export const progressQuery = defineQuery<ObjectifyProgress>('progress');
 
 const WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
 
-/** One short database transaction, or a HEAD: retried through restarts. */
-const shortDb = proxyActivities<ObjectifyActivities>({
-  startToCloseTimeout: '2 minutes',
-  scheduleToCloseTimeout: '1 hour',
-  cancellationType: WAIT,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const shortDb = proxyActivities<ObjectifyActivities>(SHORT_DB);
 
 /** Streams batches of rows into Postgres; heartbeats its offset so a retry resumes there. */
 const bulkLoad = proxyActivities<ObjectifyActivities>({
@@ -70,12 +65,7 @@ const bulkLoad = proxyActivities<ObjectifyActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-/** Removing an unfinished load: idempotent, must eventually succeed. */
-const housekeeping = proxyActivities<ObjectifyActivities>({
-  startToCloseTimeout: '10 minutes',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const housekeeping = proxyActivities<ObjectifyActivities>(HOUSEKEEPING);
 
 // Batches per loadRows call: a call is a few seconds of work, so the history grows slowly.
 const BATCHES_PER_CALL = 20;
