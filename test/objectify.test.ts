@@ -97,6 +97,10 @@ describe('objectify workflow', () => {
     // The same dataset version again: the same counts, nothing written twice.
     const again = await run('countries.csv', CSV, COUNTRY);
     expect(again.started.duplicate).toBe(true);
+    // A run under another id (an Idempotency-Key, or after Temporal's retention forgot the first)
+    // finds the published load and redoes nothing.
+    const other = await startObjectify(h.client, h.config, again.input, { workflowId: 'objectify:key:rerun-countries' });
+    expect(await h.client.workflow.getHandle(other.workflowId).result()).toMatchObject({ alreadyPublished: true, rowsRead: 5, objects: 4, loadId: result.loadId });
     const { rows } = await h.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM objects o JOIN objectify_loads l ON l.id = o.load_id WHERE l.object_type = $1', ['country']);
     expect(rows[0]!.n).toBe(4);
   });

@@ -59,6 +59,10 @@ export interface PreparedLoad {
   cursor: LoadCursor;
 }
 
+const HEARTBEAT_EVERY_MS = 5_000;
+// Postgres' code when a batch's load row is gone.
+const FOREIGN_KEY_VIOLATION = '23503';
+
 export function createObjectifyActivities(deps: ObjectifyDependencies) {
   async function mappingOf(id: string): Promise<MappingRecord> {
     const mapping = await deps.mappings.get(id);
@@ -161,6 +165,9 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
         ctx.heartbeat(cursor);
         batches++;
       };
+      // Between commits (a slow batch, a slow read) the last committed cursor is repeated, so the
+      // heartbeat timeout measures a dead worker, not a large batch.
+      const keepAlive = setInterval(() => ctx.heartbeat(cursor), HEARTBEAT_EVERY_MS);
       try {
         const records = readRecords(meter, { format: cursor.format, gzip: cursor.gzip, startOffset: cursor.offset, startRow: cursor.rowNumber, header: cursor.header });
         for await (const record of records) {
@@ -196,10 +203,15 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
       } catch (err) {
         stream.body.destroy();
         rethrowIfCancelled(err, signal);
+        if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
+          throw ApplicationFailure.nonRetryable(`load ${cursor.loadId} was discarded by another run of this dataset version and mapping`, 'LoadDiscarded');
+        }
         if (err instanceof DatasetFormatError) {
           throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failureTypes.corruptContent);
         }
         throw err;
+      } finally {
+        clearInterval(keepAlive);
       }
     },
 
@@ -208,7 +220,8 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
     },
 
     async discardLoad(input: { loadId: string }): Promise<{ discarded: boolean }> {
-      return deps.loads.discard(input.loadId);
+      const run = Context.current().info.workflowExecution;
+      return deps.loads.discard(input.loadId, run?.workflowId ?? '');
     },
   };
 }

@@ -104,10 +104,11 @@ describe('objectify loads', () => {
     const head = await reader.resolveVersion('country');
     const unfinished = await load('v4');
     await loads.writeBatch(unfinished.loadId, [{ key: 'XX', properties: {} }], [{ rowNumber: 1, column: null, reason: 'bad', raw: '' }]);
-    expect(await loads.discard(unfinished.loadId)).toEqual({ discarded: true });
+    expect(await loads.discard(unfinished.loadId, 'objectify:someone-else')).toEqual({ discarded: false });
+    expect(await loads.discard(unfinished.loadId, 'objectify:v4')).toEqual({ discarded: true });
     const { rows } = await pool.query<{ n: number }>('SELECT (SELECT count(*) FROM objects WHERE load_id = $1)::int + (SELECT count(*) FROM objectify_rejects WHERE load_id = $1)::int AS n', [unfinished.loadId]);
     expect(rows[0]!.n).toBe(0);
-    expect(await loads.discard(head!)).toEqual({ discarded: false });
+    expect(await loads.discard(head!, 'objectify:v2')).toEqual({ discarded: false });
     expect(await reader.resolveVersion('country')).toBe(head);
   });
 });

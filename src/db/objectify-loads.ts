@@ -142,9 +142,14 @@ export class PgObjectifyLoads {
     });
   }
 
-  /** Removes what an unfinished load wrote (a cancelled or failed run); a published load is kept. */
-  async discard(loadId: string): Promise<{ discarded: boolean }> {
-    const { rowCount } = await this.pool.query('DELETE FROM objectify_loads WHERE id = $1 AND published_at IS NULL', [loadId]);
+  /**
+   * Removes what an unfinished load wrote (a cancelled or failed run); a published load is kept.
+   * Only the run that opened the load last may discard it: two runs of one dataset version and
+   * mapping (possible only under different Idempotency-Keys) share the load, and the one that
+   * gives up must not pull the rows from under the one that goes on.
+   */
+  async discard(loadId: string, workflowId: string): Promise<{ discarded: boolean }> {
+    const { rowCount } = await this.pool.query('DELETE FROM objectify_loads WHERE id = $1 AND published_at IS NULL AND workflow_id = $2', [loadId, workflowId]);
     return { discarded: (rowCount ?? 0) > 0 };
   }
 }

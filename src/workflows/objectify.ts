@@ -59,7 +59,9 @@ const shortDb = proxyActivities<ObjectifyActivities>(SHORT_DB);
 /** Streams batches of rows into Postgres; heartbeats its offset so a retry resumes there. */
 const bulkLoad = proxyActivities<ObjectifyActivities>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+  // The activity heartbeats every few seconds even inside a slow batch: a dead worker is noticed
+  // and its work handed to another within this.
+  heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '12 hours',
   cancellationType: WAIT,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },

@@ -1,0 +1,32 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { Config } from '../../src/config.js';
+
+/** An entry point (`src/api/main.ts`, `src/worker.ts`) as its own process, configured by `config`. */
+export interface EntryProcess {
+  child: ChildProcess;
+  /** Everything it wrote so far, stdout and stderr. */
+  output(): string;
+  exited(): boolean;
+}
+
+export function startEntry(entry: string, config: Config): EntryProcess {
+  let output = '';
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  for (const [key, value] of Object.entries(config)) if (value !== undefined) env[key] = String(value);
+  // Node itself with tsx's loader, not the tsx wrapper: a signal reaches the process that runs the
+  // code (the wrapper would pass SIGTERM on, but SIGKILL would leave its child running).
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output, exited: () => child.exitCode !== null || child.signalCode !== null };
+}
+
+/** Sends the signal and waits for the exit; answers the exit code (null when killed by a signal). */
+export async function stopEntry(proc: EntryProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (proc.exited()) return proc.child.exitCode;
+  const exited = once(proc.child, 'exit') as Promise<[number | null]>;
+  proc.child.kill(signal);
+  const [code] = await exited;
+  return code;
+}
