@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { startIngest } from '../pipelines/ingest.js';
+import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../pipelines/objectify.js';
 import { ObjectNotFoundError, type ObjectHead, type ObjectLocator } from '../storage/s3.js';
 import type { StartedRun } from '../temporal/runs.js';
 import { eventWorkflowId } from '../temporal/workflow-ids.js';
@@ -16,6 +17,7 @@ export interface EventDependencies {
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>;
   temporal: Client;
   storage: { head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> };
+  mappings: { get(id: string): Promise<{ id: string } | undefined> };
 }
 
 /** The envelope fields a start needs; the payload travels separately, already validated. */
@@ -101,11 +103,48 @@ async function startAssetIngest(
   });
 }
 
+export const ObjectifyRequestedPayload = z
+  .object({
+    dataset: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.{1,1024}$/, 'dataset is s3://<bucket>/<key>'),
+    versionId: z.string().min(1).max(1024).optional(),
+    etag: z.string().min(1).max(200).optional(),
+    mapping: z.string().regex(/^\d{1,18}$/, 'a registered mapping id'),
+    maxRejectRatio: z.number().min(0).max(1).default(DEFAULT_MAX_REJECT_RATIO),
+  })
+  .strict();
+
+async function startDatasetObjectify(
+  payload: z.output<typeof ObjectifyRequestedPayload>,
+  deps: EventDependencies,
+  event: RoutedEvent,
+): Promise<StartedRun> {
+  const [, bucket = '', key = ''] = /^s3:\/\/([^/]+)\/(.+)$/.exec(payload.dataset) ?? [];
+  const mapping = await deps.mappings.get(payload.mapping);
+  if (!mapping) throw new EventRejectedError('mapping_not_found', `no mapping with id ${JSON.stringify(payload.mapping)}`);
+  let { versionId, etag } = payload;
+  if (etag === undefined) {
+    // Pin the version that exists now, as for asset.uploaded.
+    const head = await deps.storage.head({ bucket, key, versionId }).catch((err: unknown) => {
+      if (err instanceof ObjectNotFoundError) throw new EventRejectedError('object_not_found', err.message);
+      throw err;
+    });
+    versionId = versionId ?? (head.versionId && head.versionId !== 'null' ? head.versionId : undefined);
+    etag = head.etag;
+  }
+  return startObjectify(
+    deps.temporal,
+    deps.config,
+    { dataset: { bucket, key, versionId, etag }, mappingId: mapping.id, maxRejectRatio: payload.maxRejectRatio, batchRows: DEFAULT_BATCH_ROWS },
+    { workflowId: eventWorkflowId('objectify', event.source, event.eventId), memo: event.traceId ? { traceId: event.traceId } : undefined },
+  );
+}
+
 /**
- * The routing table. `dataset.objectify.requested` (objectify) and `connector.sync.requested`
- * (connector-sync) join it when those pipelines exist; until then they are unknown types (422).
+ * The routing table. `connector.sync.requested` (connector-sync) joins it with that pipeline;
+ * until then it is an unknown type (422).
  * A Map, not an object literal, so types such as "constructor" cannot hit Object.prototype.
  */
 export const EVENT_ROUTES: ReadonlyMap<string, EventRoute> = new Map([
   ['asset.uploaded', route({ pipeline: 'ingest', payload: AssetUploadedPayload, start: startAssetIngest })],
+  ['dataset.objectify.requested', route({ pipeline: 'objectify', payload: ObjectifyRequestedPayload, start: startDatasetObjectify })],
 ]);

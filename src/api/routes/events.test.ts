@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../../test/support/harness.js';
 import { ARTICLE } from '../../../test/support/fixtures.js';
 import { uniqueId } from '../../../test/support/stack.js';
+import { PgMappingRepository } from '../../db/mappings.js';
+import type { MappingSpec } from '../../objectify/spec.js';
 import { eventWorkflowId } from '../../temporal/workflow-ids.js';
 import { createTestApp } from '../../../test/support/api.js';
 import { MAX_EVENT_BYTES } from './s3-events.js';
@@ -155,8 +157,29 @@ describe('POST /api/v1/events', () => {
     });
   });
 
+  it('starts objectify for a signed dataset.objectify.requested event', async () => {
+    await h.put('events/regions.csv', 'code,name\nn,North\ns,South\n', 'text/csv');
+    const { mapping } = await new PgMappingRepository(h.pool).register({
+      objectType: 'region',
+      primaryKey: ['code'],
+      strict: false,
+      fields: [
+        { source: 'code', property: 'code', type: 'string', required: true, transform: ['uppercase'] },
+        { source: 'name', property: 'name', type: 'string', required: false, transform: [] },
+      ],
+    } as MappingSpec);
+    const event = envelope({ dataset: `s3://${h.bucket}/events/regions.csv`, mapping: mapping.id }, { event_type: 'dataset.objectify.requested' });
+    const res = await postSigned(event);
+    expect(res.status).toBe(202);
+    const accepted = (await res.json()) as Accepted;
+    expect(accepted).toMatchObject({ pipeline: 'objectify', workflowId: eventWorkflowId('objectify', SOURCE, event.event_id), duplicate: false });
+    expect(await h.client.workflow.getHandle(accepted.workflowId).result()).toMatchObject({ objectType: 'region', objects: 2 });
+    const unknownMapping = envelope({ dataset: `s3://${h.bucket}/events/regions.csv`, mapping: '999999' }, { event_type: 'dataset.objectify.requested' });
+    await expectError(await postSigned(unknownMapping), 422, 'mapping_not_found');
+  });
+
   it('answers 422 for an event type no pipeline handles', async () => {
-    for (const type of ['dataset.objectify.requested', 'connector.sync.requested', 'constructor', '__proto__']) {
+    for (const type of ['connector.sync.requested', 'constructor', '__proto__']) {
       const event = envelope({ bucket: h.bucket, key: 'x.txt' }, { event_type: type });
       await expectError(await postSigned(event), 422, 'unknown_event_type');
     }
