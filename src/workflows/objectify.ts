@@ -69,8 +69,11 @@ const bulkLoad = proxyActivities<ObjectifyActivities>({
 
 const housekeeping = proxyActivities<ObjectifyActivities>(HOUSEKEEPING);
 
-// Batches per loadRows call: a call is a few seconds of work, so the history grows slowly.
+// Batches per loadRows call: a call is a few seconds of work, so the history grows slowly. A gzip
+// file cannot be entered in the middle, so each call decompresses it again from the start: there
+// one call goes much further (its heartbeats still let a retry resume at the last batch).
 const BATCHES_PER_CALL = 20;
+const GZIP_BATCHES_PER_CALL = 2_000;
 // Continue-as-new after this many calls even if the server does not suggest it yet.
 const CALLS_PER_RUN = 200;
 
@@ -103,7 +106,7 @@ export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult>
     }
 
     const callsPerRun = input.limits?.callsPerRun ?? CALLS_PER_RUN;
-    const maxBatches = input.limits?.batchesPerCall ?? BATCHES_PER_CALL;
+    const maxBatches = input.limits?.batchesPerCall ?? (cursor.gzip ? GZIP_BATCHES_PER_CALL : BATCHES_PER_CALL);
     for (let calls = 0; !cursor.done; calls++) {
       if (calls >= callsPerRun || workflowInfo().continueAsNewSuggested) {
         await continueAsNew<typeof objectify>({ ...input, resume: cursor });
