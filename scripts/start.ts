@@ -89,9 +89,10 @@ async function up(config: Config): Promise<void> {
   await migrate({ databaseUrl: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, log });
   throwIfStopping();
 
-  const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
+  // Node with tsx's loader rather than the tsx wrapper: the wrapper SIGKILLs a child that does not
+  // answer a forwarded signal within milliseconds, which a busy worker cannot.
   for (const [name, entry] of [['api', 'src/api/main.ts'], ['worker', 'src/worker.ts']] as const) {
-    apps.push(spawnProcess({ name, command: tsx, args: [join(repoRoot, entry)], env, output: 'prefix' }));
+    apps.push(spawnProcess({ name, command: process.execPath, args: ['--import', 'tsx', join(repoRoot, entry)], env, output: 'prefix' }));
   }
   const api = `http://127.0.0.1:${config.PORT}`;
   log(`waiting for ${api}/readyz`);

@@ -6,7 +6,6 @@ import { startHarness, type Harness } from '../../../test/support/harness.js';
 import { ARTICLE } from '../../../test/support/fixtures.js';
 import { uniqueId } from '../../../test/support/stack.js';
 import { PgMappingRepository } from '../../db/mappings.js';
-import type { MappingSpec } from '../../objectify/spec.js';
 import { eventWorkflowId } from '../../temporal/workflow-ids.js';
 import { createTestApp } from '../../../test/support/api.js';
 import { MAX_EVENT_BYTES } from './s3-events.js';
@@ -167,7 +166,7 @@ describe('POST /api/v1/events', () => {
         { source: 'code', property: 'code', type: 'string', required: true, transform: ['uppercase'] },
         { source: 'name', property: 'name', type: 'string', required: false, transform: [] },
       ],
-    } as MappingSpec);
+    });
     const event = envelope({ dataset: `s3://${h.bucket}/events/regions.csv`, mapping: mapping.id }, { event_type: 'dataset.objectify.requested' });
     const res = await postSigned(event);
     expect(res.status).toBe(202);
