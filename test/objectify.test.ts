@@ -144,4 +144,43 @@ describe('objectify workflow', () => {
     const { rows } = await h.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM objectify_loads WHERE workflow_id = $1', [next.started.workflowId]);
     expect(rows[0]!.n).toBe(0);
   });
+
+  it('converts every field type and transform end to end, from CSV and from JSON Lines', async () => {
+    const spec = {
+      objectType: 'sample',
+      primaryKey: ['id', 'day'],
+      strict: false,
+      fields: [
+        { source: 'id', property: 'id', type: 'string', required: true, transform: ['trim', 'lowercase'] },
+        { source: 'label', property: 'label', type: 'string', required: false, default: 'none', transform: ['uppercase'] },
+        { source: 'count', property: 'count', type: 'integer', required: true, transform: [] },
+        { source: 'amount', property: 'amount', type: 'number', required: true, transform: ['parse-number'] },
+        { source: 'active', property: 'active', type: 'boolean', required: true, transform: [] },
+        { source: 'day', property: 'day', type: 'date', required: true, transform: [{ 'parse-date': { format: 'DD/MM/YYYY' } }] },
+        { source: 'seen', property: 'seen', type: 'timestamp', required: false, transform: [] },
+        { source: 'meta', property: 'meta', type: 'json', required: false, transform: [] },
+        { source: 'tags', property: 'tags', type: 'json', required: false, transform: [{ split: { separator: ';' } }, 'trim'] },
+      ],
+    } as MappingSpec;
+    const csv = [
+      'id,label,count,amount,active,day,seen,meta,tags',
+      ' A1 ,red,42,1 234.5,yes,31/12/2025,2025-12-31T23:00:00+01:00,"{""k"":1}",a; b',
+      'b2,,7,-0.5,false,01/02/2024,,,',
+    ].join('\n');
+    const fromCsv = await run('samples.csv', csv, spec);
+    expect(await fromCsv.handle.result()).toMatchObject({ rowsRead: 2, rowsRejected: 0, objects: 2 });
+    const expected = {
+      'a1:2025-12-31': { id: 'a1', label: 'RED', count: 42, amount: 1234.5, active: true, day: '2025-12-31', seen: '2025-12-31T22:00:00.000Z', meta: { k: 1 }, tags: ['a', 'b'] },
+      'b2:2024-02-01': { id: 'b2', label: 'none', count: 7, amount: -0.5, active: false, day: '2024-02-01', seen: null, meta: null, tags: null },
+    };
+    expect(await published('sample')).toEqual(expected);
+
+    const jsonl = [
+      { id: ' A1 ', label: 'red', count: 42, amount: '1 234.5', active: 'yes', day: '31/12/2025', seen: '2025-12-31T23:00:00+01:00', meta: { k: 1 }, tags: 'a; b' },
+      { id: 'b2', count: 7, amount: -0.5, active: false, day: '01/02/2024' },
+    ].map((o) => JSON.stringify(o)).join('\n');
+    const fromJsonl = await run('samples.jsonl', jsonl, spec);
+    expect(await fromJsonl.handle.result()).toMatchObject({ rowsRead: 2, rowsRejected: 0, objects: 2 });
+    expect(await published('sample')).toEqual(expected);
+  });
 });
