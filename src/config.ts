@@ -60,6 +60,12 @@ export const configSchema = z.object({
 
   AI_PROVIDER: z.enum(['local']).default('local'),
 
+  /**
+   * Connectors may fetch only public addresses; these comma-separated host or host:port entries
+   * may also resolve to loopback, private or link-local ones (an intranet source, tests).
+   */
+  CONNECTOR_ALLOWED_HOSTS: z.string().default(''),
+
   /** Local stack only: where the dev servers keep their data. */
   HARVESTER_DATA_DIR: z.string().min(1).default('.harvester'),
   /** Local stack only: where the Go-built temporal and minio binaries are cached between runs. */
