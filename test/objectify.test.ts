@@ -1,5 +1,4 @@
 import { gzipSync } from 'node:zlib';
-import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgMappingRepository } from '../src/db/mappings.js';
@@ -8,7 +7,7 @@ import type { MappingSpec } from '../src/objectify/spec.js';
 import { startObjectify } from '../src/pipelines/objectify.js';
 import { describeRun } from '../src/temporal/runs.js';
 import type { ObjectifyInput, ObjectifyResult } from '../src/workflows/objectify.js';
-import { deferred } from './support/api.js';
+import { deferred, heldUntil } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { waitFor } from './support/stack.js';
 
@@ -25,14 +24,7 @@ beforeAll(async () => {
     activities: (real) => ({
       ...real,
       async loadRows(input: Parameters<typeof real.loadRows>[0]) {
-        if (input.dataset.key.startsWith('held/') && input.cursor.rowNumber > 0) {
-          const ctx = Context.current();
-          const beat = setInterval(() => ctx.heartbeat(input.cursor), 200);
-          await Promise.race([
-            release.promise,
-            new Promise((_, reject) => ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason as Error))),
-          ]).finally(() => clearInterval(beat));
-        }
+        if (input.dataset.key.startsWith('held/') && input.cursor.rowNumber > 0) await heldUntil(release.promise, input.cursor);
         return real.loadRows(input);
       },
     }),

@@ -9,7 +9,7 @@ import { createActivities } from '../src/activities/index.js';
 import { type ObjectLocator, type ObjectStream, S3Storage } from '../src/storage/s3.js';
 import { createS3Client } from '../src/storage/s3.js';
 import { ARTICLE } from './support/fixtures.js';
-import { createTestApp, deferred, expectError, operatorHeaders } from './support/api.js';
+import { createTestApp, deferred, expectError, heldUntil, operatorHeaders } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { waitFor } from './support/stack.js';
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
           return real.download(input);
         },
         async analyse(input: Parameters<typeof real.analyse>[0]) {
-          if (Context.current().info.workflowExecution?.workflowId.includes('/held/')) await heldUntilReleased();
+          if (Context.current().info.workflowExecution?.workflowId.includes('/held/')) await heldUntil(release.promise);
           return real.analyse(input);
         },
         async persist(input: Parameters<typeof real.persist>[0]) {
@@ -81,20 +81,6 @@ afterAll(async () => {
   release.resolve();
   await h?.stop();
 });
-
-/** Waits for the release, heartbeating so a cancel or terminate reaches the activity. */
-async function heldUntilReleased(): Promise<void> {
-  const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(), 200);
-  try {
-    await Promise.race([
-      release.promise,
-      new Promise((_, reject) => ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason as Error))),
-    ]);
-  } finally {
-    clearInterval(beat);
-  }
-}
 
 async function start(key: string, body: string | Uint8Array = ARTICLE): Promise<{ workflowId: string; runId: string }> {
   await h.put(key, body, 'text/plain');

@@ -2,7 +2,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTICLE } from './support/fixtures.js';
-import { createTestApp, deferred, expectError, operatorHeaders } from './support/api.js';
+import { createTestApp, deferred, expectError, heldUntil, operatorHeaders } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { uniqueId, waitFor } from './support/stack.js';
 
@@ -19,14 +19,7 @@ beforeAll(async () => {
     activities: (real) => ({
       ...real,
       async analyse(input: Parameters<typeof real.analyse>[0]) {
-        if (Context.current().info.workflowExecution?.workflowId.includes('/held/')) {
-          const ctx = Context.current();
-          const beat = setInterval(() => ctx.heartbeat(), 200);
-          await Promise.race([
-            release.promise,
-            new Promise((_, reject) => ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason as Error))),
-          ]).finally(() => clearInterval(beat));
-        }
+        if (Context.current().info.workflowExecution?.workflowId.includes('/held/')) await heldUntil(release.promise);
         return real.analyse(input);
       },
     }),

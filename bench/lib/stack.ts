@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { ensureBinaries } from '../../scripts/lib/binaries.js';
 import { setUpBuckets, startMinio } from '../../scripts/lib/minio.js';
 import { freePort } from '../../scripts/lib/net.js';
 import type { Log } from '../../scripts/lib/process.js';
 import { startTemporal } from '../../scripts/lib/temporal.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { ensureDatabase, migrate } from '../../src/db/migrate.js';
+import { dropSchema, ensureDatabase, migrate } from '../../src/db/migrate.js';
 import type { Cleanups } from './cleanups.js';
 
 // The servers of one benchmark run, started the way test/global-setup.ts starts them: the cached
@@ -49,7 +48,10 @@ export async function startStack(log: Log, cleanups: Cleanups, signal: AbortSign
   databaseUrl.pathname = `/${BENCH_DATABASE}`;
   await ensureDatabase(databaseUrl.toString(), log);
   const schema = `bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  cleanups.add(`drop schema ${schema}`, () => dropSchema(databaseUrl.toString(), schema, log));
+  cleanups.add(`drop schema ${schema}`, async () => {
+    await dropSchema(databaseUrl.toString(), schema);
+    log(`dropped schema ${schema}`);
+  });
   await migrate({ databaseUrl: databaseUrl.toString(), schema, log });
 
   const config = loadConfig({
@@ -72,15 +74,4 @@ export async function startStack(log: Log, cleanups: Cleanups, signal: AbortSign
     },
   });
   return { config, dataDir };
-}
-
-async function dropSchema(databaseUrl: string, schema: string, log: Log): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
-    log(`dropped schema ${schema}`);
-  } finally {
-    await client.end();
-  }
 }

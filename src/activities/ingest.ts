@@ -11,9 +11,8 @@ import type { AssetRecord, ChunkRecord } from '../db/assets.js';
 import type { ExtractedContent, ExtractHints } from '../extract/index.js';
 import { CorruptContentError, UnsupportedContentError } from '../extract/index.js';
 import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
-import { ObjectChangedError, ObjectNotFoundError } from '../storage/s3.js';
 import type { IngestInput } from '../workflows/ingest.js';
-import { failureTypes } from './failures.js';
+import { asStorageFailure, failureTypes } from './failures.js';
 import { currentRun, keepHeartbeating, rethrowIfCancelled, runScratchDir } from './support.js';
 
 /** What the ingest activities need from object storage. */
@@ -252,11 +251,4 @@ function tooLarge(object: IngestInput, size: number): ApplicationFailure {
     `s3://${object.bucket}/${object.key} is ${size} bytes, above the ingest limit (INGEST_MAX_BYTES)`,
     failureTypes.objectTooLarge,
   );
-}
-
-function asStorageFailure(err: unknown, signal: AbortSignal): unknown {
-  rethrowIfCancelled(err, signal);
-  if (err instanceof ObjectNotFoundError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectNotFound);
-  if (err instanceof ObjectChangedError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectChanged);
-  return err;
 }

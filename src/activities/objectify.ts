@@ -6,8 +6,7 @@ import type { MappingRecord } from '../db/mappings.js';
 import { compileMapping } from '../objectify/convert.js';
 import { DatasetFormatError, detectFormat, readRecords } from '../objectify/reader.js';
 import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
-import { ObjectChangedError, ObjectNotFoundError } from '../storage/s3.js';
-import { failureTypes } from './failures.js';
+import { asStorageFailure, failureTypes } from './failures.js';
 import { rethrowIfCancelled } from './support.js';
 
 /** What objectify needs from object storage. */
@@ -51,11 +50,9 @@ export interface LoadCursor {
 }
 
 export interface PreparedLoad {
-  loadId: string;
-  datasetVersionId: string;
-  objectType: string;
-  sizeBytes: number;
+  /** The load's counts when an earlier run published it already. */
   published: LoadCounts | null;
+  /** Where loading starts: the load, its dataset version and object type, the file's format and size. */
   cursor: LoadCursor;
 }
 
@@ -97,10 +94,6 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
       });
       const opened = await deps.loads.open({ datasetVersionId, mappingId: mapping.id, objectType: mapping.objectType, workflowId: input.workflowId });
       return {
-        loadId: opened.loadId,
-        datasetVersionId,
-        objectType: mapping.objectType,
-        sizeBytes: head.size,
         published: opened.published,
         cursor: {
           loadId: opened.loadId,
@@ -172,7 +165,7 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
         const records = readRecords(meter, { format: cursor.format, gzip: cursor.gzip, startOffset: cursor.offset, startRow: cursor.rowNumber, header: cursor.header });
         for await (const record of records) {
           signal.throwIfAborted();
-          const header = 'header' in record && Array.isArray(record.header) ? (record.header) : pending.header;
+          const header = record.header ?? pending.header;
           let rejected = true;
           if ('reject' in record) {
             rejects.push({ rowNumber: record.rowNumber, column: null, reason: record.reject, raw: record.raw });
@@ -227,10 +220,3 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
 }
 
 export type ObjectifyActivities = ReturnType<typeof createObjectifyActivities>;
-
-function asStorageFailure(err: unknown, signal: AbortSignal): unknown {
-  rethrowIfCancelled(err, signal);
-  if (err instanceof ObjectNotFoundError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectNotFound);
-  if (err instanceof ObjectChangedError) return ApplicationFailure.nonRetryable(err.message, failureTypes.objectChanged);
-  return err;
-}

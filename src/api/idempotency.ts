@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { fingerprint } from '../support/fingerprint.js';
 import type { StartedRun } from '../temporal/runs.js';
 import { HttpError } from './errors.js';
 
@@ -8,11 +7,6 @@ import { HttpError } from './errors.js';
  * Idempotency-Key support without a table of our own: a keyed request names its run after the key
  * (see keyedWorkflowId), and the run's memo keeps a fingerprint of the request that started it.
  */
-
-/** SHA-256 of the request body with its keys sorted, so formatting and key order do not matter. */
-export function requestFingerprint(body: unknown): string {
-  return fingerprint(body);
-}
 
 /**
  * The run a key already names, or undefined if the key is new. The same key with a different

@@ -2,7 +2,8 @@ import type { Context } from 'hono';
 import type { RunMemo, StartedRun } from '../temporal/runs.js';
 import { keyedWorkflowId } from '../temporal/workflow-ids.js';
 import type { AppDependencies, AppEnv } from './app.js';
-import { findKeyedRun, requestFingerprint } from './idempotency.js';
+import { fingerprint } from '../support/fingerprint.js';
+import { findKeyedRun } from './idempotency.js';
 import { traceIdFromTraceparent } from './trace.js';
 import { parseWait, waitForOutcome } from './wait.js';
 
@@ -26,7 +27,7 @@ export async function handleStart(c: Context<AppEnv>, deps: Pick<AppDependencies
   const traceId = traceIdFromTraceparent(request.traceparent);
   const key = request.idempotencyKey;
   const workflowId = key === undefined ? undefined : keyedWorkflowId(request.pipeline, key);
-  const requestHash = key === undefined ? undefined : requestFingerprint(request.body);
+  const requestHash = key === undefined ? undefined : fingerprint(request.body);
 
   // A keyed request seen before answers with its run, even if what it names has changed since.
   let run = workflowId && requestHash ? await findKeyedRun(deps.temporal, workflowId, requestHash) : undefined;

@@ -108,3 +108,14 @@ function migrationsDir(): string {
     dir = parent;
   }
 }
+
+/** Drops a schema with everything in it (tests' and benchmarks' throwaway schemas). */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}

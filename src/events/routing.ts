@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { startIngest } from '../pipelines/ingest.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../pipelines/objectify.js';
-import { ObjectNotFoundError, type ObjectHead, type ObjectLocator } from '../storage/s3.js';
+import { ObjectNotFoundError, type ObjectHead, type ObjectLocator, parseS3Url, S3_URL } from '../storage/s3.js';
 import type { StartedRun } from '../temporal/runs.js';
 import { eventWorkflowId } from '../temporal/workflow-ids.js';
 
@@ -90,8 +90,8 @@ async function startAssetIngest(
     });
     object = {
       ...payload,
-      // Unversioned buckets answer HEAD with no version or the literal "null": the ETag names it.
-      versionId: head.versionId && head.versionId !== 'null' ? head.versionId : undefined,
+      // Unversioned buckets have no version id: the ETag names the version.
+      versionId: head.versionId,
       etag: head.etag,
       size: payload.size ?? head.size,
       contentType: payload.contentType ?? head.contentType,
@@ -105,7 +105,7 @@ async function startAssetIngest(
 
 export const ObjectifyRequestedPayload = z
   .object({
-    dataset: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.{1,1024}$/, 'dataset is s3://<bucket>/<key>'),
+    dataset: z.string().regex(S3_URL, 'dataset is s3://<bucket>/<key>'),
     versionId: z.string().min(1).max(1024).optional(),
     etag: z.string().min(1).max(200).optional(),
     mapping: z.string().regex(/^\d{1,18}$/, 'a registered mapping id'),
@@ -118,7 +118,7 @@ async function startDatasetObjectify(
   deps: EventDependencies,
   event: RoutedEvent,
 ): Promise<StartedRun> {
-  const [, bucket = '', key = ''] = /^s3:\/\/([^/]+)\/(.+)$/.exec(payload.dataset) ?? [];
+  const { bucket, key } = parseS3Url(payload.dataset);
   const mapping = await deps.mappings.get(payload.mapping);
   if (!mapping) throw new EventRejectedError('mapping_not_found', `no mapping with id ${JSON.stringify(payload.mapping)}`);
   let { versionId, etag } = payload;
@@ -128,7 +128,7 @@ async function startDatasetObjectify(
       if (err instanceof ObjectNotFoundError) throw new EventRejectedError('object_not_found', err.message);
       throw err;
     });
-    versionId = versionId ?? (head.versionId && head.versionId !== 'null' ? head.versionId : undefined);
+    versionId = versionId ?? head.versionId;
     etag = head.etag;
   }
   return startObjectify(

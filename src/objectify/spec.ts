@@ -7,7 +7,8 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 export const DATE_FORMATS = ['YYYY-MM-DD', 'DD/MM/YYYY', 'MM/DD/YYYY', 'YYYYMMDD', 'DD.MM.YYYY'] as const;
 export type DateFormat = (typeof DATE_FORMATS)[number];
 
-const OBJECT_TYPE = /^[a-z][a-z0-9_-]{0,62}$/;
+/** An object type's name; the objects and mappings APIs check path and query values against it. */
+export const OBJECT_TYPE = /^[a-z][a-z0-9_-]{0,62}$/;
 // Property names only ever appear as JSON keys, never as SQL identifiers; the pattern keeps them tidy.
 const PROPERTY = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 

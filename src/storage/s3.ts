@@ -37,6 +37,7 @@ export interface ObjectLocator {
 
 export interface ObjectHead {
   etag: string;
+  /** Undefined for an unversioned bucket. */
   versionId?: string | undefined;
   size: number;
   contentType?: string | undefined;
@@ -134,7 +135,19 @@ function locate(object: ObjectLocator) {
 }
 
 function toHead(out: { ETag?: string; VersionId?: string; ContentLength?: number; ContentType?: string }): ObjectHead {
-  return { etag: unquote(out.ETag ?? ''), versionId: out.VersionId, size: out.ContentLength ?? 0, contentType: out.ContentType };
+  // Unversioned buckets answer with no version or the literal "null": either way, no version.
+  const versionId = out.VersionId && out.VersionId !== 'null' ? out.VersionId : undefined;
+  return { etag: unquote(out.ETag ?? ''), versionId, size: out.ContentLength ?? 0, contentType: out.ContentType };
+}
+
+/** `s3://<bucket>/<key>`, as datasets are named in requests and events. */
+export const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.{1,1024})$/;
+
+/** The bucket and key of an `s3://` URL that matches S3_URL (checked by the request schema). */
+export function parseS3Url(url: string): { bucket: string; key: string } {
+  const match = S3_URL.exec(url);
+  if (!match) throw new Error(`not an s3://<bucket>/<key> URL: ${JSON.stringify(url)}`);
+  return { bucket: match[1]!, key: match[2]! };
 }
 
 function translate(err: unknown, object: ObjectLocator): unknown {

@@ -1,8 +1,9 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 // @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
 import proto from '@temporalio/proto';
-import type { google, temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { STAGE } from '../workflows/search-attributes.js';
+import { durationMs, isoTime } from './timestamps.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
@@ -95,7 +96,7 @@ export function condenseHistory(events: readonly HistoryEvent[], pendingActiviti
   };
 
   for (const e of events) {
-    const time = iso(e.eventTime) ?? new Date(0).toISOString();
+    const time = isoTime(e.eventTime) ?? new Date(0).toISOString();
     const id = int(e.eventId);
     if (e.workflowExecutionStartedEventAttributes) {
       const a = e.workflowExecutionStartedEventAttributes;
@@ -124,7 +125,7 @@ export function condenseHistory(events: readonly HistoryEvent[], pendingActiviti
       out.cancelRequests.push({ time, identity: a.identity || null, cause: a.cause || null });
     } else if (e.timerStartedEventAttributes) {
       const a = e.timerStartedEventAttributes;
-      const timer: Timer = { id: a.timerId ?? '', durationMs: a.startToFireTimeout ? toMs(a.startToFireTimeout) : null, startTime: time, closeTime: null, outcome: 'pending' };
+      const timer: Timer = { id: a.timerId ?? '', durationMs: durationMs(a.startToFireTimeout), startTime: time, closeTime: null, outcome: 'pending' };
       timers.set(id, timer);
       out.timers.push(timer);
     } else if (e.timerFiredEventAttributes) {
@@ -209,7 +210,7 @@ function applyPending(steps: HistoryStep[], pending: PendingActivity): void {
   // While waiting for a retry, the attempt named is the next one: it has not begun.
   step.attempts = started ? attempt : attempt - 1;
   step.outcome = started ? 'running' : 'scheduled';
-  step.lastStartTime = iso(pending.lastStartedTime) ?? step.lastStartTime;
+  step.lastStartTime = isoTime(pending.lastStartedTime) ?? step.lastStartTime;
   if (pending.lastFailure) step.lastFailure = failureMessage(pending.lastFailure);
 }
 
@@ -247,14 +248,6 @@ function stageOf(fields: Record<string, Payload> | null | undefined): string | u
 
 function int(value: Int64): number {
   return value == null ? 0 : Number(value.toString());
-}
-
-function toMs(t: google.protobuf.ITimestamp | google.protobuf.IDuration): number {
-  return int(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1_000_000);
-}
-
-function iso(ts: google.protobuf.ITimestamp | null | undefined): string | null {
-  return ts ? new Date(toMs(ts)).toISOString() : null;
 }
 
 /** START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS → "workflow already exists". */

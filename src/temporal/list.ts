@@ -1,12 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
-import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 // @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 import type { Config } from '../config.js';
 import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
+import { isoTime } from './timestamps.js';
 
 /** Run statuses as the API spells them (the SDK's names). */
 export const RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'] as const;
@@ -149,9 +149,4 @@ export function statusName(status: temporal.api.enums.v1.WorkflowExecutionStatus
   const name = proto.temporal.api.enums.v1.WorkflowExecutionStatus[status ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED';
   const short = name.replace(/^WORKFLOW_EXECUTION_STATUS_/, '');
   return short === 'CANCELED' ? 'CANCELLED' : short;
-}
-
-function isoTime(ts: Parameters<typeof optionalTsToMs>[0]): string | null {
-  const ms = optionalTsToMs(ts);
-  return ms === undefined ? null : new Date(ms).toISOString();
 }

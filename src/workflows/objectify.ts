@@ -97,8 +97,8 @@ export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult>
       const prepared = await shortDb.prepareLoad({ dataset: input.dataset, mappingId: input.mappingId, workflowId: workflowInfo().workflowId });
       if (prepared.published) {
         enter('completed');
-        const p = prepared.published;
-        return { ...progress, stage: 'completed', progress: 1, rowsRead: p.rowsRead, rowsRejected: p.rowsRejected, bytesRead: prepared.sizeBytes, totalBytes: prepared.sizeBytes, loadId: prepared.loadId, datasetVersionId: prepared.datasetVersionId, objectType: prepared.objectType, objects: p.objects, alreadyPublished: true };
+        const { published: p, cursor: c } = prepared;
+        return { ...progress, stage: 'completed', progress: 1, rowsRead: p.rowsRead, rowsRejected: p.rowsRejected, bytesRead: c.sizeBytes, totalBytes: c.sizeBytes, loadId: c.loadId, datasetVersionId: c.datasetVersionId, objectType: c.objectType, objects: p.objects, alreadyPublished: true };
       }
       cursor = prepared.cursor;
       progress = progressOf('preparing', cursor);

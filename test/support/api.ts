@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { type AppDependencies, createApp } from '../../src/api/app.js';
@@ -51,4 +52,21 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/**
+ * Inside an activity: waits for `release`, heartbeating (with `details`) so that a cancel or a
+ * terminate reaches the activity, and rejecting with the cancellation when it does.
+ */
+export async function heldUntil(release: Promise<void>, details?: unknown): Promise<void> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(details), 200);
+  try {
+    await Promise.race([
+      release,
+      new Promise((_, reject) => ctx.cancellationSignal.addEventListener('abort', () => reject(ctx.cancellationSignal.reason as Error))),
+    ]);
+  } finally {
+    clearInterval(beat);
+  }
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import pg from 'pg';
 import { expect, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { migrate } from '../../src/db/migrate.js';
+import { dropSchema, migrate } from '../../src/db/migrate.js';
 import './context.js';
 
 export { waitFor, WaitTimeoutError, type WaitForOptions } from '../../scripts/lib/wait.js';
@@ -43,15 +42,7 @@ export async function prepareSchema(
   // The cleanup drops the schema with everything in it: never let a test aim it at real data.
   if (!schema.startsWith('t_')) throw new Error(`refusing to manage schema "${schema}" in a test: use testConfig()`);
   await migrate({ databaseUrl: config.DATABASE_URL, schema });
-  return async () => {
-    const client = new pg.Client({ connectionString: config.DATABASE_URL });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
-    } finally {
-      await client.end();
-    }
-  };
+  return () => dropSchema(config.DATABASE_URL, schema);
 }
 
 /** `<prefix>-<time>-<random>`: unique across parallel files and repeated runs. */

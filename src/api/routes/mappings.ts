@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { MappingSpecSchema } from '../../objectify/spec.js';
+import { MappingSpecSchema, OBJECT_TYPE } from '../../objectify/spec.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -41,7 +41,7 @@ const listRoute = createRoute({
   security: OPERATOR_SECURITY,
   request: {
     query: z.object({
-      objectType: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/).optional(),
+      objectType: z.string().regex(OBJECT_TYPE).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
   },

@@ -1,16 +1,13 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { MappingSpecSchema } from '../../objectify/spec.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../../pipelines/objectify.js';
-import { ObjectNotFoundError } from '../../storage/s3.js';
+import { ObjectNotFoundError, parseS3Url, S3_URL } from '../../storage/s3.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { OPERATOR_SECURITY } from '../schemas.js';
 import { handleStart } from '../start.js';
 import { StartHeaders, StartQuery, startResponses } from './workflow-schemas.js';
-import { nonNullVersion } from './workflows.js';
-
-const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.{1,1024})$/;
 
 const StartObjectifyBody = z
   .object({
@@ -41,7 +38,7 @@ export function objectifyRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   app.openapi(startObjectifyRoute, async (c) => {
     const body = c.req.valid('json');
     const headers = c.req.valid('header');
-    const [, bucket, key] = S3_URL.exec(body.dataset) as unknown as [string, string, string];
+    const { bucket, key } = parseS3Url(body.dataset);
     const response = await handleStart(c, deps, {
       pipeline: 'objectify',
       body,
@@ -56,7 +53,7 @@ export function objectifyRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
           if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
           throw err;
         });
-        const dataset = { bucket, key, versionId: body.versionId ?? nonNullVersion(head.versionId), etag: head.etag };
+        const dataset = { bucket, key, versionId: body.versionId ?? head.versionId, etag: head.etag };
         return startObjectify(deps.temporal, deps.config, { dataset, mappingId: mapping.id, maxRejectRatio: body.maxRejectRatio, batchRows: body.batchRows }, options);
       },
     });

@@ -1,11 +1,12 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { OBJECT_TYPE } from '../../objectify/spec.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
 import { json } from './workflow-schemas.js';
 
-const TypeParam = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an object type name').openapi({ example: 'country' });
+const TypeParam = z.string().regex(OBJECT_TYPE, 'an object type name').openapi({ example: 'country' });
 const VersionQuery = z.string().regex(/^\d{1,18}$/, 'a load id from a dataset view or an object').optional().openapi({ description: 'a published load; default: the current one' });
 
 const ObjectSchema = z

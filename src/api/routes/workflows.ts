@@ -90,7 +90,7 @@ export function workflowRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
           if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
           throw err;
         });
-        const object = { bucket: body.bucket, key: body.key, versionId: body.versionId ?? nonNullVersion(head.versionId), etag: head.etag, size: head.size, contentType: head.contentType };
+        const object = { bucket: body.bucket, key: body.key, versionId: body.versionId ?? head.versionId, etag: head.etag, size: head.size, contentType: head.contentType };
         return startIngest(deps.temporal, deps.config, object, options);
       },
     });
@@ -125,9 +125,4 @@ export function workflowRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   });
 
   return app;
-}
-
-// Unversioned buckets answer HEAD with no version or the literal "null".
-export function nonNullVersion(versionId: string | undefined): string | undefined {
-  return versionId && versionId !== 'null' ? versionId : undefined;
 }
