@@ -65,6 +65,8 @@ export const configSchema = z.object({
    * may also resolve to loopback, private or link-local ones (an intranet source, tests).
    */
   CONNECTOR_ALLOWED_HOSTS: z.string().default(''),
+  /** An http-csv source larger than this fails its sync (the file is held in memory while it is hashed). */
+  CONNECTOR_MAX_BYTES: byteSize.default(64 * 1024 * 1024),
 
   /** Local stack only: where the dev servers keep their data. */
   HARVESTER_DATA_DIR: z.string().min(1).default('.harvester'),

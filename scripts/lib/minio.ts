@@ -150,16 +150,16 @@ export async function setUpBuckets(options: BucketSetup): Promise<void> {
     log(`bucket ${ingestBucket} notifies ${WEBHOOK_ARN} on ${NOTIFIED_EVENTS.join(', ')}`);
     // Successful and cancelled runs remove their intermediate products themselves; failed and
     // terminated runs keep them so a retry can resume from the failed step. This rule removes
-    // what is never retried.
+    // what is never retried. Connector snapshots (under connectors/) are dataset versions: they stay.
     await s3.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: workBucket,
         LifecycleConfiguration: {
-          Rules: [{ ID: 'expire-intermediate-products', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: WORK_RETENTION_DAYS } }],
+          Rules: [{ ID: 'expire-intermediate-products', Status: 'Enabled', Filter: { Prefix: 'ingest/' }, Expiration: { Days: WORK_RETENTION_DAYS } }],
         },
       }),
     );
-    log(`bucket ${workBucket} expires objects after ${WORK_RETENTION_DAYS} days`);
+    log(`bucket ${workBucket} expires ingest/ objects after ${WORK_RETENTION_DAYS} days`);
   } finally {
     s3.destroy();
   }

@@ -6,6 +6,9 @@ import { extractFile } from '../extract/index.js';
 import { createS3Client, S3Storage } from '../storage/s3.js';
 import { PgMappingRepository } from '../db/mappings.js';
 import { PgObjectifyLoads } from '../db/objectify-loads.js';
+import { PgConnectorRepository } from '../db/connectors.js';
+import { parseAllowedHosts } from '../connectors/safe-fetch.js';
+import { createConnectorActivities } from './connectors.js';
 import { createIngestActivities } from './ingest.js';
 import { createObjectifyActivities } from './objectify.js';
 
@@ -17,6 +20,9 @@ export interface ActivityResources {
   storage?: S3Storage;
 }
 
+/** A source that sends nothing for this long is down; the sync's retries take over. */
+export const CONNECTOR_FETCH_TIMEOUT_MS = 60_000;
+
 /** Well above any pause of a healthy S3 transfer, well below the download's 2-hour limit. */
 export const DOWNLOAD_STALL_MS = 60_000;
 
@@ -24,6 +30,14 @@ export const DOWNLOAD_STALL_MS = 60_000;
 export function createActivities({ config, pool, scratchDir, storage }: ActivityResources) {
   const s3 = storage ?? new S3Storage(createS3Client(config));
   return {
+    ...createConnectorActivities({
+      connectors: new PgConnectorRepository(pool),
+      storage: s3,
+      workBucket: config.WORK_BUCKET,
+      allowedHosts: parseAllowedHosts(config.CONNECTOR_ALLOWED_HOSTS),
+      maxBytes: config.CONNECTOR_MAX_BYTES,
+      timeoutMs: CONNECTOR_FETCH_TIMEOUT_MS,
+    }),
     ...createObjectifyActivities({ storage: s3, loads: new PgObjectifyLoads(pool), mappings: new PgMappingRepository(pool) }),
     ...createIngestActivities({
       storage: s3,

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import { requestId } from 'hono/request-id';
 import type { Config } from '../config.js';
+import type { ConnectorService } from '../connectors/service.js';
 import type { DatasetView } from '../db/datasets.js';
 import type { PgMappingRepository } from '../db/mappings.js';
 import type { PgObjectReader } from '../db/objects.js';
@@ -9,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { ObjectHead, ObjectLocator } from '../storage/s3.js';
 import { RunWatchHub } from '../temporal/run-watch.js';
 import { errorHandler, HttpError, zodMessage } from './errors.js';
+import { connectorRoutes } from './routes/connectors.js';
 import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -31,6 +33,8 @@ export interface AppDependencies {
   /** Published objects, and datasets with their loads: objectify's results. */
   objects: Pick<PgObjectReader, 'resolveVersion' | 'list' | 'get'>;
   datasets: { read(id: string, rejectLimit: number): Promise<DatasetView | undefined> };
+  /** Connectors and their Temporal Schedules. */
+  connectors: Pick<ConnectorService, 'create' | 'list' | 'get' | 'update' | 'delete' | 'sync' | 'pause' | 'resume'>;
   readiness: Record<string, ReadinessCheck>;
   log: Logger;
   /**
@@ -69,6 +73,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<AppEnv> {
   app.route('/api/v1/events', eventRoutes(deps));
   app.route('/api/v1/mappings', mappingRoutes(deps));
   app.route('/api/v1', objectRoutes(deps));
+  app.route('/api/v1/connectors', connectorRoutes(deps));
   app.route('/api/v1/workflows', workflowRoutes(deps));
   app.route('/api/v1/workflows', objectifyRoutes(deps));
   app.route('/api/v1/workflows', runControlRoutes(deps));

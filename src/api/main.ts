@@ -1,5 +1,7 @@
 import { serve } from '@hono/node-server';
 import { loadConfig, redactConfig } from '../config.js';
+import { ConnectorService } from '../connectors/service.js';
+import { PgConnectorRepository } from '../db/connectors.js';
 import { readDataset } from '../db/datasets.js';
 import { PgMappingRepository } from '../db/mappings.js';
 import { PgObjectReader } from '../db/objects.js';
@@ -19,14 +21,16 @@ const temporal = await connectClient(config);
 const pool = createPool(config, 4);
 const storage = new S3Storage(createS3Client(config));
 const runWatch = new RunWatchHub(temporal, config, { log });
+const mappings = new PgMappingRepository(pool);
 
 const app = createApp({
   config,
   temporal,
   storage,
-  mappings: new PgMappingRepository(pool),
+  mappings,
   objects: new PgObjectReader(pool),
   datasets: { read: (id, limit) => readDataset(pool, id, limit) },
+  connectors: new ConnectorService({ connectors: new PgConnectorRepository(pool), mappings, temporal, config, bucketExists: (bucket) => storage.hasBucket(bucket) }),
   log,
   runWatch,
   readiness: {

@@ -47,6 +47,12 @@ export interface ObjectStream extends ObjectHead {
   body: Readable;
 }
 
+export interface ListedObjectHead {
+  key: string;
+  etag: string;
+  size: number;
+}
+
 export function createS3Client(config: Config): S3Client {
   return new S3Client({
     endpoint: config.S3_ENDPOINT,
@@ -99,6 +105,25 @@ export class S3Storage {
     );
   }
 
+  /** Stores bytes and answers with the stored version (ETag, version id when the bucket keeps versions). */
+  async writeBytes(bucket: string, key: string, body: Uint8Array, contentType: string, signal?: AbortSignal): Promise<ObjectHead> {
+    const out = await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal: signal });
+    return { ...toHead(out), size: body.length, contentType };
+  }
+
+  /**
+   * One page of a listing, in S3's order (keys in UTF-8 byte order), starting after `startAfter`.
+   * `last` is the last key S3 returned, `truncated` whether more follow.
+   */
+  async listPage(bucket: string, prefix: string, startAfter: string, maxKeys: number, signal?: AbortSignal): Promise<{ objects: ListedObjectHead[]; last?: string; truncated: boolean }> {
+    const page = await this.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: startAfter || undefined, MaxKeys: maxKeys }),
+      { abortSignal: signal },
+    );
+    const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ key: o.Key, etag: unquote(o.ETag ?? ''), size: o.Size ?? 0 }] : []));
+    return { objects, last: objects.at(-1)?.key, truncated: page.IsTruncated === true };
+  }
+
   /** Deletes every object under a prefix; deleting what is already gone is not an error. */
   async deletePrefix(bucket: string, prefix: string, signal?: AbortSignal): Promise<number> {
     let deleted = 0;
@@ -127,6 +152,18 @@ export class S3Storage {
 
   async bucketExists(bucket: string, signal?: AbortSignal): Promise<void> {
     await this.s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+  }
+
+  /** False when the bucket is missing or not ours to read; other errors are thrown. */
+  async hasBucket(bucket: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.bucketExists(bucket, signal);
+      return true;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || status === 403) return false;
+      throw err;
+    }
   }
 }
 

@@ -25,6 +25,14 @@ export function objectifyWorkflowId(dataset: Pick<ObjectRef, 'bucket' | 'key' | 
 }
 
 /**
+ * An object version ingested for a connector: each sync of the connector finds the same run for
+ * the same version. Scoped by connector, so it never collides with the object's notification run.
+ */
+export function connectorIngestWorkflowId(connectorId: string, object: Pick<ObjectRef, 'bucket' | 'key' | 'versionId' | 'etag'>): string {
+  return boundedId('ingest', `connector-${connectorId}/${object.bucket}/${object.key}@${objectVersion(object)}`);
+}
+
+/**
  * A run named by a caller's Idempotency-Key: retrying the same request finds the same run even if
  * the object it names has changed in between.
  */

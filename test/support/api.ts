@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { type AppDependencies, createApp } from '../../src/api/app.js';
+import { ConnectorService } from '../../src/connectors/service.js';
+import { PgConnectorRepository } from '../../src/db/connectors.js';
 import { readDataset } from '../../src/db/datasets.js';
 import { PgMappingRepository } from '../../src/db/mappings.js';
 import { PgObjectReader } from '../../src/db/objects.js';
@@ -9,13 +11,21 @@ import type { Harness } from './harness.js';
 
 /** The real HTTP app over a harness's servers; tests call `app.request()` on it. */
 export function createTestApp(h: Harness, overrides: Partial<AppDependencies> = {}): ReturnType<typeof createApp> {
+  const mappings = new PgMappingRepository(h.pool);
   return createApp({
     config: h.config,
     temporal: h.client,
     storage: h.storage,
-    mappings: new PgMappingRepository(h.pool),
+    mappings,
     objects: new PgObjectReader(h.pool),
     datasets: { read: (id, limit) => readDataset(h.pool, id, limit) },
+    connectors: new ConnectorService({
+      connectors: new PgConnectorRepository(h.pool),
+      mappings,
+      temporal: h.client,
+      config: h.config,
+      bucketExists: (bucket) => h.storage.hasBucket(bucket),
+    }),
     // Unexpected errors (500s) are logged, so a failing test shows their cause.
     log: pino({ level: 'error' }),
     readiness: {

@@ -50,20 +50,22 @@ export const RunStatusSchema = z
   })
   .openapi('RunStatus');
 
+export const RunListItemSchema = z
+  .object({
+    workflowId: z.string(),
+    runId: z.string(),
+    pipeline: z.string(),
+    status: z.string(),
+    stage: z.string().nullable(),
+    source: z.string().nullable(),
+    startTime: z.string(),
+    closeTime: z.string().nullable(),
+  })
+  .openapi('RunListItem');
+
 export const RunListSchema = z
   .object({
-    runs: z.array(
-      z.object({
-        workflowId: z.string(),
-        runId: z.string(),
-        pipeline: z.string(),
-        status: z.string(),
-        stage: z.string().nullable(),
-        source: z.string().nullable(),
-        startTime: z.string(),
-        closeTime: z.string().nullable(),
-      }),
-    ),
+    runs: z.array(RunListItemSchema),
     nextPageToken: z.string().nullable().openapi({ description: 'pass as pageToken for the next page; null on the last page' }),
   })
   .openapi('RunList');

@@ -1,0 +1,107 @@
+import {
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+  ScheduleNotFoundError,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import type { Config } from '../config.js';
+import type { ConnectorRecord } from '../db/connectors.js';
+import type { ConnectorSyncInput } from '../workflows/connector-sync.js';
+import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
+import { type ConnectorSchedule, intervalSeconds } from './spec.js';
+
+/**
+ * Each connector polls on its own Temporal Schedule. The service keeps no timers: the schedule
+ * starts the sync runs, skips a start while the previous sync still runs, and (by default) pauses
+ * itself after a failed sync until someone resumes it.
+ */
+
+export function scheduleIdOf(connectorId: string): string {
+  return `connector-sync:${connectorId}`;
+}
+
+/** Sync runs are named `connector-sync:<id>-<scheduled time>` (Temporal appends the time). */
+export function syncWorkflowIdPrefix(connectorId: string): string {
+  return `connector-sync:${connectorId}`;
+}
+
+export function scheduleSpec(schedule: ConnectorSchedule): ScheduleSpec {
+  if ('every' in schedule) return { intervals: [{ every: intervalSeconds(schedule.every) * 1_000 }] };
+  return { cronExpressions: [schedule.cron], timezone: schedule.timezone };
+}
+
+function scheduleOptions(config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>, connector: ConnectorRecord): ScheduleOptions {
+  const input: ConnectorSyncInput = { connectorId: connector.id };
+  return {
+    scheduleId: scheduleIdOf(connector.id),
+    spec: scheduleSpec(connector.schedule),
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'connectorSync',
+      workflowId: syncWorkflowIdPrefix(connector.id),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      typedSearchAttributes: [
+        { key: PIPELINE, value: 'connector-sync' },
+        { key: SOURCE, value: connector.id },
+        { key: STAGE, value: 'queued' },
+      ],
+    },
+    policies: {
+      overlap: 'SKIP',
+      pauseOnFailure: connector.pauseOnFailure,
+      // After an outage of the Temporal server, one missed sync is enough: each reads the whole source.
+      catchupWindow: '1 minute',
+    },
+    state: { note: `connector ${connector.name}` },
+  };
+}
+
+export class ConnectorSchedules {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
+  ) {}
+
+  async create(connector: ConnectorRecord): Promise<void> {
+    await this.client.schedule.create(scheduleOptions(this.config, connector));
+  }
+
+  /** Applies a changed definition; the paused state and its note stay as they are. */
+  async update(connector: ConnectorRecord): Promise<void> {
+    const next = scheduleOptions(this.config, connector);
+    await this.client.schedule.getHandle(next.scheduleId).update((previous) => ({
+      spec: next.spec,
+      action: next.action,
+      policies: next.policies,
+      state: previous.state,
+    }));
+  }
+
+  /** Removes the schedule; one already gone is fine. Sync runs in progress go on. */
+  async delete(connectorId: string): Promise<void> {
+    try {
+      await this.client.schedule.getHandle(scheduleIdOf(connectorId)).delete();
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  }
+
+  describe(connectorId: string): Promise<ScheduleDescription> {
+    return this.client.schedule.getHandle(scheduleIdOf(connectorId)).describe();
+  }
+
+  /** A sync now, unless one is running (the schedule's overlap policy: skip). */
+  async trigger(connectorId: string): Promise<void> {
+    await this.client.schedule.getHandle(scheduleIdOf(connectorId)).trigger('SKIP');
+  }
+
+  async pause(connectorId: string, note: string): Promise<void> {
+    await this.client.schedule.getHandle(scheduleIdOf(connectorId)).pause(note);
+  }
+
+  async resume(connectorId: string, note: string): Promise<void> {
+    await this.client.schedule.getHandle(scheduleIdOf(connectorId)).unpause(note);
+  }
+}
