@@ -72,8 +72,11 @@ afterAll(async () => {
 });
 
 type Json = Record<string, unknown>;
+// A request without a body sends no content type either (an empty JSON body is malformed JSON).
 const call = (method: string, path: string, body?: unknown) =>
-  app.request(path, { method, headers: operatorHeaders(h), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  body === undefined
+    ? app.request(path, { method, headers: { authorization: `Bearer ${h.config.API_KEY}` } })
+    : app.request(path, { method, headers: operatorHeaders(h), body: JSON.stringify(body) });
 
 async function createConnector(body: Json): Promise<{ id: string; scheduleId: string }> {
   const res = await call('POST', '/api/v1/connectors', body);
@@ -115,7 +118,7 @@ describe('http-csv connector', () => {
     expect(scheduleId).toBe(`connector-sync:${id}`);
 
     const schedule = await h.client.schedule.getHandle(scheduleId).describe();
-    expect(schedule.spec.intervals).toEqual([{ every: 3_600_000, offset: 0 }]);
+    expect(schedule.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
     expect(schedule.policies).toMatchObject({ overlap: 'SKIP', pauseOnFailure: true });
     expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'connectorSync', taskQueue: h.config.TEMPORAL_TASK_QUEUE, args: [{ connectorId: id }] });
     expect(schedule.state.paused).toBe(false);

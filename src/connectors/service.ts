@@ -217,11 +217,15 @@ export class ConnectorService {
     return mapping;
   }
 
-  /** Temporal refuses what it cannot schedule (a bad cron expression) with INVALID_ARGUMENT. */
+  /**
+   * Temporal refuses what it cannot schedule (a bad cron expression): the SDK turns the server's
+   * "Invalid schedule spec" into a TypeError, other refusals arrive as INVALID_ARGUMENT.
+   */
   private async scheduleCall(call: () => Promise<void>): Promise<void> {
     try {
       await call();
     } catch (err) {
+      if (err instanceof TypeError) throw new ConnectorRejectedError('invalid_schedule', `Temporal refused the schedule: ${err.message}`);
       const cause = err instanceof Error && isGrpcServiceError(err.cause) ? err.cause : err;
       if (isGrpcServiceError(cause) && Number(cause.code) === GRPC_INVALID_ARGUMENT) throw new ConnectorRejectedError('invalid_schedule', `Temporal refused the schedule: ${cause.details}`);
       throw err;
