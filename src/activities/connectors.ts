@@ -94,7 +94,7 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
       }
 
       if (!check.changed) {
-        await deps.connectors.recordCheck(input.connectorId, { position: { ...position, ...check.cursor }, changed: false, workflowId });
+        await deps.connectors.recordCheck(input.connectorId, { position: { ...position, ...check.cursor }, changed: false, workflowId }).catch(connectorGone(input.connectorId));
         return { changed: false, reason: check.reason };
       }
       if (check.contentType && /^text\/html\b/i.test(check.contentType)) {
@@ -118,7 +118,7 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
     /** Moves the cursor (or only records the check) when a sync's runs have all succeeded. */
     async recordSync(input: { connectorId: string; position?: HttpCsvPosition; changed: boolean }): Promise<void> {
       const workflowId = syncWorkflowId(Context.current());
-      await deps.connectors.recordCheck(input.connectorId, { ...input, workflowId });
+      await deps.connectors.recordCheck(input.connectorId, { ...input, workflowId }).catch(connectorGone(input.connectorId));
     },
 
     /**
@@ -154,8 +154,21 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
 
     /** s3-prefix: records objects whose ingest runs succeeded, so later syncs skip them. */
     async takeS3Objects(input: { connectorId: string; objects: Array<ListedObject & { workflowId: string }> }): Promise<void> {
-      await deps.connectors.takeObjects(input.connectorId, input.objects);
+      await deps.connectors.takeObjects(input.connectorId, input.objects).catch(connectorGone(input.connectorId));
     },
+  };
+}
+
+// Postgres' code when the cursor's connector row is gone.
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** A cursor write for a connector deleted during its sync: nothing to record, and no retry helps. */
+function connectorGone(connectorId: string) {
+  return (err: unknown): never => {
+    if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
+      throw ApplicationFailure.nonRetryable(`connector ${connectorId} was deleted during the sync`, connectorFailures.connectorNotFound);
+    }
+    throw err;
   };
 }
 

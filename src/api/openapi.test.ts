@@ -53,11 +53,19 @@ describe('GET /openapi.json', () => {
         'GET /api/v1/workflows/{id}/stream',
         'POST /api/v1/workflows/{id}/cancel',
         'POST /api/v1/workflows/{id}/retry',
+        'POST /api/v1/connectors',
+        'GET /api/v1/connectors',
+        'GET /api/v1/connectors/{id}',
+        'PATCH /api/v1/connectors/{id}',
+        'DELETE /api/v1/connectors/{id}',
+        'POST /api/v1/connectors/{id}/sync',
+        'POST /api/v1/connectors/{id}/pause',
+        'POST /api/v1/connectors/{id}/resume',
       ].sort(),
     );
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
-        if (/^\/api\/v1\/(workflows|mappings|objects|datasets)/.test(path)) expect(operation.security, `${method} ${path}`).toEqual([{ operatorApiKey: [] }]);
+        if (/^\/api\/v1\/(workflows|mappings|objects|datasets|connectors)/.test(path)) expect(operation.security, `${method} ${path}`).toEqual([{ operatorApiKey: [] }]);
       }
     }
     expect(doc.paths['/api/v1/events/s3']?.post?.security).toEqual([{ webhookToken: [] }]);

@@ -161,21 +161,22 @@ export class ConnectorService {
 
   /**
    * Starts a sync now through the schedule, unless one is running (then that one is the answer).
-   * Answers with the sync's workflow id once the schedule has started it.
+   * Answers with the sync's workflow and run ids once the schedule has started it.
    */
-  async sync(id: string, timeoutMs = 10_000): Promise<{ workflowId: string | null; started: boolean }> {
+  async sync(id: string, timeoutMs = 10_000): Promise<{ workflowId: string | null; runId: string | null; started: boolean }> {
     await this.require(id);
     const before = await this.schedules.describe(id);
     const running = before.info.runningActions.at(-1);
     await this.schedules.trigger(id);
-    if (running) return { workflowId: running.workflow.workflowId, started: false };
+    if (running) return { workflowId: running.workflow.workflowId, runId: running.workflow.firstExecutionRunId, started: false };
     const deadline = Date.now() + timeoutMs;
     for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
       const now = await this.schedules.describe(id);
-      if (now.info.numActionsTaken > before.info.numActionsTaken) return { workflowId: now.info.recentActions.at(-1)?.action.workflow.workflowId ?? null, started: true };
+      const newest = now.info.recentActions.at(-1)?.action.workflow;
+      if (now.info.numActionsTaken > before.info.numActionsTaken && newest) return { workflowId: newest.workflowId, runId: newest.firstExecutionRunId, started: true };
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
-    return { workflowId: null, started: true };
+    return { workflowId: null, runId: null, started: true };
   }
 
   async pause(id: string, note: string | undefined): Promise<void> {

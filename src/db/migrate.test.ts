@@ -12,6 +12,9 @@ const ALL = (await readdir('migrations')).filter((f) => f.endsWith('.sql')).sort
 const TABLES = [
   'asset_chunks',
   'assets',
+  'connector_cursors',
+  'connector_objects',
+  'connectors',
   'dataset_versions',
   'datasets',
   'mappings',

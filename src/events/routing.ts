@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { ConnectorNotFoundError } from '../connectors/service.js';
 import { startIngest } from '../pipelines/ingest.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../pipelines/objectify.js';
 import { ObjectNotFoundError, type ObjectHead, type ObjectLocator, parseS3Url, S3_URL } from '../storage/s3.js';
@@ -18,6 +19,7 @@ export interface EventDependencies {
   temporal: Client;
   storage: { head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> };
   mappings: { get(id: string): Promise<{ id: string } | undefined> };
+  connectors: { sync(id: string): Promise<{ workflowId: string | null; runId: string | null; started: boolean }> };
 }
 
 /** The envelope fields a start needs; the payload travels separately, already validated. */
@@ -139,12 +141,29 @@ async function startDatasetObjectify(
   );
 }
 
+export const ConnectorSyncRequestedPayload = z.object({ connectorId: z.uuid() }).strict();
+
 /**
- * The routing table. `connector.sync.requested` (connector-sync) joins it with that pipeline;
- * until then it is an unknown type (422).
+ * A sync goes through the connector's schedule like "sync now", so it never overlaps a running
+ * sync of the same connector (whose cursor it would race). A redelivered event is therefore not
+ * one run by its event id: it finds the running sync, or runs another check, which is cheap and
+ * changes nothing when the source has not changed.
+ */
+async function startConnectorSync(payload: z.output<typeof ConnectorSyncRequestedPayload>, deps: EventDependencies): Promise<StartedRun> {
+  const sync = await deps.connectors.sync(payload.connectorId).catch((err: unknown) => {
+    if (err instanceof ConnectorNotFoundError) throw new EventRejectedError('connector_not_found', err.message);
+    throw err;
+  });
+  if (!sync.workflowId || !sync.runId) throw new Error(`the schedule of connector ${payload.connectorId} did not start a sync within its time limit`);
+  return { workflowId: sync.workflowId, runId: sync.runId, duplicate: !sync.started };
+}
+
+/**
+ * The routing table.
  * A Map, not an object literal, so types such as "constructor" cannot hit Object.prototype.
  */
 export const EVENT_ROUTES: ReadonlyMap<string, EventRoute> = new Map([
   ['asset.uploaded', route({ pipeline: 'ingest', payload: AssetUploadedPayload, start: startAssetIngest })],
   ['dataset.objectify.requested', route({ pipeline: 'objectify', payload: ObjectifyRequestedPayload, start: startDatasetObjectify })],
+  ['connector.sync.requested', route({ pipeline: 'connector-sync', payload: ConnectorSyncRequestedPayload, start: startConnectorSync })],
 ]);

@@ -177,8 +177,30 @@ describe('POST /api/v1/events', () => {
     await expectError(await postSigned(unknownMapping), 422, 'mapping_not_found');
   });
 
+  it('syncs a connector through its schedule for a signed connector.sync.requested event', async () => {
+    const created = await app.request('/api/v1/connectors', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.config.API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'event-driven', kind: 's3-prefix', config: { bucket: h.bucket, prefix: 'events/synced/' }, schedule: { every: '1d' } }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    await h.put('events/synced/note.txt', 'A note that arrives between two scheduled syncs and is wanted now.', 'text/plain');
+
+    const res = await postSigned(envelope({ connectorId: id }, { event_type: 'connector.sync.requested' }));
+    expect(res.status).toBe(202);
+    const accepted = (await res.json()) as Accepted;
+    expect(accepted).toMatchObject({ pipeline: 'connector-sync', duplicate: false });
+    expect(accepted.workflowId.startsWith(`connector-sync:${id}-`)).toBe(true);
+    expect(await h.client.workflow.getHandle(accepted.workflowId, accepted.runId).result()).toMatchObject({ kind: 's3-prefix', ingested: 1 });
+
+    const missing = envelope({ connectorId: '00000000-0000-4000-8000-000000000000' }, { event_type: 'connector.sync.requested' });
+    await expectError(await postSigned(missing), 422, 'connector_not_found');
+    await expectError(await postSigned(envelope({ connectorId: 'x' }, { event_type: 'connector.sync.requested' })), 422, 'invalid_payload');
+  });
+
   it('answers 422 for an event type no pipeline handles', async () => {
-    for (const type of ['connector.sync.requested', 'constructor', '__proto__']) {
+    for (const type of ['connector.sync', 'constructor', '__proto__']) {
       const event = envelope({ bucket: h.bucket, key: 'x.txt' }, { event_type: type });
       await expectError(await postSigned(event), 422, 'unknown_event_type');
     }
