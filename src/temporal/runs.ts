@@ -82,7 +82,7 @@ export interface RunStatus {
   status: string;
   stage: string | null;
   progress: number | null;
-  /** Pipeline-specific counters while running or at the end (objectify: rows read and rejected, bytes). */
+  /** Pipeline-specific counters while running or at the end (objectify: rows read and rejected, bytes; connector-sync: objects listed, ingested, failed, deleted). */
   counters: Record<string, number> | null;
   startTime: string;
   closeTime: string | null;
@@ -156,7 +156,8 @@ export async function describeRun(
 /** What every pipeline's `progress` query answers: a stage, 0..1, and counters of its own. */
 type LiveProgress = { stage: string; progress: number } & Record<string, unknown>;
 
-const COUNTERS = ['rowsRead', 'rowsRejected', 'bytesRead', 'totalBytes'] as const;
+// objectify (and an http-csv sync's result): rows and bytes; an s3-prefix sync: objects.
+const COUNTERS = ['rowsRead', 'rowsRejected', 'bytesRead', 'totalBytes', 'listed', 'ingested', 'failed', 'deleted'] as const;
 
 function countersOf(progress: Partial<LiveProgress>): Record<string, number> | null {
   const entries = COUNTERS.flatMap((name) => (typeof progress[name] === 'number' ? [[name, progress[name]] as const] : []));
