@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { checkHttpCsv, SourceStatusError } from '../connectors/http-csv.js';
+import { checkHttpCsv, displayUrl, SourceStatusError } from '../connectors/http-csv.js';
 import { ResponseTooLargeError, UnsafeUrlError } from '../connectors/safe-fetch.js';
 import type { HttpCsvConfig, S3PrefixConfig } from '../connectors/spec.js';
 import type { HttpCsvPosition, ListedObject, PgConnectorRepository } from '../db/connectors.js';
@@ -88,7 +88,7 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
       } catch (err) {
         rethrowIfCancelled(err, ctx.cancellationSignal);
         if (err instanceof UnsafeUrlError) throw ApplicationFailure.nonRetryable(err.message, connectorFailures.unsafeUrl);
-        if (err instanceof ResponseTooLargeError) throw ApplicationFailure.nonRetryable(`${input.url}: ${err.message} (the connector limit)`, connectorFailures.sourceTooLarge);
+        if (err instanceof ResponseTooLargeError) throw ApplicationFailure.nonRetryable(`${displayUrl(input.url)}: ${err.message} (CONNECTOR_MAX_BYTES)`, connectorFailures.sourceTooLarge);
         if (err instanceof SourceStatusError && !err.retryable) throw ApplicationFailure.nonRetryable(`${err.message}; check the URL and that the source is shared publicly`, connectorFailures.sourceRefused);
         throw err;
       }
@@ -99,7 +99,7 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
       }
       if (check.contentType && /^text\/html\b/i.test(check.contentType)) {
         throw ApplicationFailure.nonRetryable(
-          `${input.url} answered with an HTML page, not CSV (a Google Sheet must be shared with "anyone with the link" and exported with format=csv)`,
+          `${displayUrl(input.url)} answered with an HTML page, not CSV (a Google Sheet must be shared with "anyone with the link" and exported with format=csv)`,
           connectorFailures.notCsv,
         );
       }

@@ -57,6 +57,8 @@ describe('checkHttpCsv', () => {
     const down = await checkHttpCsv(url, {}, options()).catch((err: unknown) => err);
     expect(down).toBeInstanceOf(SourceStatusError);
     expect(down).toMatchObject({ status: 503, retryable: true });
+    // The query (where export links and presigned URLs carry their tokens) stays out of the message.
+    expect((down as Error).message).toBe(`${new URL(url).origin}/export?… answered HTTP 503`);
     source.status = 404;
     expect(await checkHttpCsv(url, {}, options()).catch((err: unknown) => err)).toMatchObject({ status: 404, retryable: false });
     source.status = 200;

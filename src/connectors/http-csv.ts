@@ -24,7 +24,7 @@ export class SourceStatusError extends Error {
     readonly status: number,
     readonly url: string,
   ) {
-    super(`${url} answered HTTP ${status}`);
+    super(`${displayUrl(url)} answered HTTP ${status}`);
     this.name = 'SourceStatusError';
   }
 
@@ -49,6 +49,19 @@ export async function checkHttpCsv(url: string, previous: HttpCsvCursor, options
   };
   if (sha256 === previous.sha256) return { changed: false, reason: 'same-content', cursor };
   return { changed: true, body: response.body, contentType: header(response.headers['content-type']), cursor };
+}
+
+/**
+ * A URL as error messages and logs show it: without its query, which may carry an access token
+ * (sheet export links, presigned URLs). Failure messages end up in Temporal's history and in logs.
+ */
+export function displayUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.origin}${url.pathname}${url.search ? '?…' : ''}`;
+  } catch {
+    return '(not a URL)';
+  }
 }
 
 function header(value: string | string[] | undefined): string | undefined {
