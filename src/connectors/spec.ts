@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { MappingSpecSchema } from '../objectify/spec.js';
+import { S3BucketSchema } from '../storage/names.js';
 
 /**
  * The connector wire shape: what a source is (kind and config), when it is polled (schedule) and,
@@ -9,9 +10,6 @@ import { MappingSpecSchema } from '../objectify/spec.js';
 
 export const CONNECTOR_KINDS = ['http-csv', 's3-prefix'] as const;
 export type ConnectorKind = (typeof CONNECTOR_KINDS)[number];
-
-// S3's bucket naming rules (lowercase, digits, dots and dashes, 3 to 63 characters).
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export const HttpCsvConfigSchema = z
   .strictObject({
@@ -24,7 +22,7 @@ export const HttpCsvConfigSchema = z
 
 export const S3PrefixConfigSchema = z
   .strictObject({
-    bucket: z.string().regex(BUCKET, 'an S3 bucket name'),
+    bucket: S3BucketSchema,
     prefix: z.string().max(1024).default('').openapi({ description: 'only keys starting with this; empty for the whole bucket', example: 'reports/' }),
     suffix: z.string().min(1).max(256).optional().openapi({ description: 'only keys ending with this', example: '.pdf' }),
   })

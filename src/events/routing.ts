@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import { ConnectorNotFoundError } from '../connectors/service.js';
 import { startIngest } from '../pipelines/ingest.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../pipelines/objectify.js';
-import { ObjectNotFoundError, type ObjectHead, type ObjectLocator, parseS3Url, S3_URL } from '../storage/s3.js';
+import { ObjectNotFoundError, type ObjectHead, type ObjectLocator, parseS3Url } from '../storage/s3.js';
+import { S3BucketSchema, S3KeySchema, S3UrlSchema } from '../storage/names.js';
 import type { StartedRun } from '../temporal/runs.js';
 import { eventWorkflowId } from '../temporal/workflow-ids.js';
 
@@ -69,8 +70,8 @@ function route<S extends z.ZodType>(spec: {
 // The same limits as the operator API's ingest start.
 export const AssetUploadedPayload = z
   .object({
-    bucket: z.string().min(3).max(63),
-    key: z.string().min(1).max(1024),
+    bucket: S3BucketSchema,
+    key: S3KeySchema,
     versionId: z.string().min(1).max(1024).optional(),
     etag: z.string().min(1).max(200).optional(),
     size: z.number().int().nonnegative().optional(),
@@ -107,7 +108,7 @@ async function startAssetIngest(
 
 export const ObjectifyRequestedPayload = z
   .object({
-    dataset: z.string().regex(S3_URL, 'dataset is s3://<bucket>/<key>'),
+    dataset: S3UrlSchema,
     versionId: z.string().min(1).max(1024).optional(),
     etag: z.string().min(1).max(200).optional(),
     mapping: z.string().regex(/^\d{1,18}$/, 'a registered mapping id'),

@@ -177,6 +177,18 @@ function toHead(out: { ETag?: string; VersionId?: string; ContentLength?: number
   return { etag: unquote(out.ETag ?? ''), versionId, size: out.ContentLength ?? 0, contentType: out.ContentType };
 }
 
+/** S3's bucket naming rule: 3 to 63 lowercase letters, digits, dots and dashes. */
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Why a string cannot be an S3 object key, or undefined when it can. */
+export function objectKeyProblem(key: string): string | undefined {
+  if (key.length === 0) return 'the key is empty';
+  if (/\p{Cs}/u.test(key)) return 'the key is not well-formed Unicode (a lone surrogate)';
+  if (key.includes('\0')) return 'the key contains a NUL character';
+  if (Buffer.byteLength(key, 'utf8') > 1024) return 'the key is longer than 1024 UTF-8 bytes';
+  return undefined;
+}
+
 /** `s3://<bucket>/<key>`, as datasets are named in requests and events. */
 export const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.{1,1024})$/;
 
@@ -194,6 +206,9 @@ function translate(err: unknown, object: ObjectLocator): unknown {
     return new ObjectNotFoundError(object.bucket, object.key, err.name);
   }
   if (status === 412 && object.etag !== undefined) return new ObjectChangedError(object.bucket, object.key, object.etag);
+  // The store refuses the name itself (MinIO: "..", "a//b" and other keys S3 allows): no object
+  // can exist under it. A HEAD answer has no body, so the SDK names this error only "Unknown".
+  if (status === 400) return new ObjectNotFoundError(object.bucket, object.key, 'the store refuses this object name');
   return err;
 }
 

@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { MappingSpecSchema } from '../../objectify/spec.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../../pipelines/objectify.js';
-import { ObjectNotFoundError, parseS3Url, S3_URL } from '../../storage/s3.js';
+import { S3UrlSchema } from '../../storage/names.js';
+import { ObjectNotFoundError, parseS3Url } from '../../storage/s3.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -11,7 +12,7 @@ import { StartHeaders, StartQuery, startResponses } from './workflow-schemas.js'
 
 const StartObjectifyBody = z
   .object({
-    dataset: z.string().regex(S3_URL, 'dataset is s3://<bucket>/<key>').openapi({ example: 's3://datasets/countries.csv' }),
+    dataset: S3UrlSchema.openapi({ example: 's3://datasets/countries.csv' }),
     versionId: z.string().min(1).max(1024).optional().openapi({ description: 'an S3 version of the dataset; default: its current version' }),
     mapping: z
       .union([z.string().regex(/^\d{1,18}$/, 'a mapping id'), MappingSpecSchema])

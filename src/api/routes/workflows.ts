@@ -17,12 +17,13 @@ import {
   startResponses,
   WorkflowIdParam,
 } from './workflow-schemas.js';
+import { S3BucketSchema, S3KeySchema } from '../../storage/names.js';
 import { OPERATOR_SECURITY } from '../schemas.js';
 
 const StartIngestBody = z
   .object({
-    bucket: z.string().min(3).max(63).openapi({ example: 'uploads' }),
-    key: z.string().min(1).max(1024).openapi({ example: 'reports/q3.pdf' }),
+    bucket: S3BucketSchema.openapi({ example: 'uploads' }),
+    key: S3KeySchema.openapi({ example: 'reports/q3.pdf' }),
     versionId: z.string().min(1).max(1024).optional(),
   })
   .strict()
