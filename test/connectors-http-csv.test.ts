@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, expectError, operatorHeaders } from './support/api.js';
+import { createTestApp, expectError, operatorCall } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { waitFor } from './support/stack.js';
 
@@ -58,12 +58,14 @@ const source = new CsvSource();
 let port: number;
 let h: Harness;
 let app: ReturnType<typeof createTestApp>;
+let call: ReturnType<typeof operatorCall>;
 
 beforeAll(async () => {
   port = await source.listen();
   // Loopback is refused unless allow-listed: allow this one server, nothing else.
   h = await startHarness({ configOverrides: { CONNECTOR_ALLOWED_HOSTS: `127.0.0.1:${port}` } });
   app = createTestApp(h);
+  call = operatorCall(app, h);
 });
 
 afterAll(async () => {
@@ -72,11 +74,6 @@ afterAll(async () => {
 });
 
 type Json = Record<string, unknown>;
-// A request without a body sends no content type either (an empty JSON body is malformed JSON).
-const call = (method: string, path: string, body?: unknown) =>
-  body === undefined
-    ? app.request(path, { method, headers: { authorization: `Bearer ${h.config.API_KEY}` } })
-    : app.request(path, { method, headers: operatorHeaders(h), body: JSON.stringify(body) });
 
 async function createConnector(body: Json): Promise<{ id: string; scheduleId: string }> {
   const res = await call('POST', '/api/v1/connectors', body);

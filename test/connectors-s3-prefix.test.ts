@@ -3,7 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestInput } from '../src/workflows/ingest.js';
-import { createTestApp, expectError, operatorHeaders } from './support/api.js';
+import { createTestApp, expectError, operatorCall } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 // An s3-prefix connector on the real stack: objects under a prefix become ingest child runs; the
@@ -12,6 +12,7 @@ import { startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
 let app: ReturnType<typeof createTestApp>;
+let call: ReturnType<typeof operatorCall>;
 // Objects whose download the test makes fail for good (a poison file).
 const poisoned = new Set<string>();
 
@@ -26,6 +27,7 @@ beforeAll(async () => {
     }),
   });
   app = createTestApp(h);
+  call = operatorCall(app, h);
 });
 
 afterAll(async () => {
@@ -33,10 +35,6 @@ afterAll(async () => {
 });
 
 type Json = Record<string, unknown>;
-const call = (method: string, path: string, body?: unknown) =>
-  body === undefined
-    ? app.request(path, { method, headers: { authorization: `Bearer ${h.config.API_KEY}` } })
-    : app.request(path, { method, headers: operatorHeaders(h), body: JSON.stringify(body) });
 
 async function syncNow(id: string): Promise<{ workflowId: string; outcome: Promise<Json> }> {
   const res = await call('POST', `/api/v1/connectors/${id}/sync`);

@@ -8,7 +8,7 @@ import {
 import type { Config } from '../config.js';
 import type { ConnectorRecord } from '../db/connectors.js';
 import type { ConnectorSyncInput } from '../workflows/connector-sync.js';
-import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
+import { startAttributes } from '../workflows/search-attributes.js';
 import { type ConnectorSchedule, intervalSeconds } from './spec.js';
 
 /**
@@ -18,11 +18,6 @@ import { type ConnectorSchedule, intervalSeconds } from './spec.js';
  */
 
 export function scheduleIdOf(connectorId: string): string {
-  return `connector-sync:${connectorId}`;
-}
-
-/** Sync runs are named `connector-sync:<id>-<scheduled time>` (Temporal appends the time). */
-export function syncWorkflowIdPrefix(connectorId: string): string {
   return `connector-sync:${connectorId}`;
 }
 
@@ -39,14 +34,11 @@ function scheduleOptions(config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>, connector:
     action: {
       type: 'startWorkflow',
       workflowType: 'connectorSync',
-      workflowId: syncWorkflowIdPrefix(connector.id),
+      // Sync runs are named `connector-sync:<id>-<scheduled time>`: Temporal appends the time.
+      workflowId: scheduleIdOf(connector.id),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [input],
-      typedSearchAttributes: [
-        { key: PIPELINE, value: 'connector-sync' },
-        { key: SOURCE, value: connector.id },
-        { key: STAGE, value: 'queued' },
-      ],
+      typedSearchAttributes: startAttributes('connector-sync', connector.id),
     },
     policies: {
       overlap: 'SKIP',

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { ObjectRef } from '../s3-events/parse.js';
 import { type RunMemo, startRun, type StartedRun } from '../temporal/runs.js';
 import { ingestWorkflowId } from '../temporal/workflow-ids.js';
-import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
+import { startAttributes } from '../workflows/search-attributes.js';
 
 export interface StartOptions {
   /** Names the run instead of the object version (Idempotency-Key, event id); see workflow-ids.ts. */
@@ -23,10 +23,6 @@ export function startIngest(
     workflowId: options.workflowId ?? ingestWorkflowId(object),
     memo: options.memo,
     args: [object],
-    searchAttributes: [
-      { key: PIPELINE, value: 'ingest' },
-      { key: SOURCE, value: object.bucket },
-      { key: STAGE, value: 'queued' },
-    ],
+    searchAttributes: startAttributes('ingest', object.bucket),
   });
 }

@@ -3,10 +3,9 @@ import type { Config } from '../config.js';
 import { type RunMemo, startRun, type StartedRun } from '../temporal/runs.js';
 import { objectifyWorkflowId } from '../temporal/workflow-ids.js';
 import type { ObjectifyInput } from '../workflows/objectify.js';
-import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
+import { startAttributes } from '../workflows/search-attributes.js';
 
-export const DEFAULT_MAX_REJECT_RATIO = 0.05;
-export const DEFAULT_BATCH_ROWS = 5_000;
+export { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO } from '../workflows/objectify-defaults.js';
 
 /** Starts (or finds) the objectify run of one dataset version through one mapping. */
 export function startObjectify(
@@ -20,10 +19,6 @@ export function startObjectify(
     workflowId: options.workflowId ?? objectifyWorkflowId(input.dataset, input.mappingId),
     memo: options.memo,
     args: [input],
-    searchAttributes: [
-      { key: PIPELINE, value: 'objectify' },
-      { key: SOURCE, value: input.dataset.bucket },
-      { key: STAGE, value: 'queued' },
-    ],
+    searchAttributes: startAttributes('objectify', input.dataset.bucket),
   });
 }

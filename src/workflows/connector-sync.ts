@@ -17,8 +17,9 @@ import type { ConnectorActivities, ConnectorPlan, S3Change, S3PageResult } from 
 import type { S3PrefixConfig } from '../connectors/spec.js';
 import type { ingest } from './ingest.js';
 import type { objectify } from './objectify.js';
+import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO } from './objectify-defaults.js';
 import { SHORT_DB } from './activity-options.js';
-import { PIPELINE, SOURCE, STAGE } from './search-attributes.js';
+import { STAGE, startAttributes } from './search-attributes.js';
 
 export interface ConnectorSyncInput {
   connectorId: string;
@@ -100,13 +101,9 @@ async function syncHttpCsv(connectorId: string, plan: Extract<ConnectorPlan, { k
   enter('importing');
   const loaded = await executeChild<typeof objectify>('objectify', {
     workflowId: check.objectifyWorkflowId,
-    args: [{ dataset: check.snapshot, mappingId: plan.mappingId, maxRejectRatio: 0.05, batchRows: 5_000 }],
+    args: [{ dataset: check.snapshot, mappingId: plan.mappingId, maxRejectRatio: DEFAULT_MAX_REJECT_RATIO, batchRows: DEFAULT_BATCH_ROWS }],
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-    typedSearchAttributes: [
-      { key: PIPELINE, value: 'objectify' },
-      { key: SOURCE, value: check.snapshot.bucket },
-      { key: STAGE, value: 'queued' },
-    ],
+    typedSearchAttributes: startAttributes('objectify', check.snapshot.bucket),
   });
 
   enter('recording');
@@ -217,11 +214,7 @@ async function ingestChild(change: S3Change): Promise<void> {
       // A completed run of this object version (from an earlier sync that stopped before recording
       // it) is not repeated; a failed one is.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      typedSearchAttributes: [
-        { key: PIPELINE, value: 'ingest' },
-        { key: SOURCE, value: change.object.bucket },
-        { key: STAGE, value: 'queued' },
-      ],
+      typedSearchAttributes: startAttributes('ingest', change.object.bucket),
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

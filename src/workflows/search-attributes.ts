@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 
 /**
  * Harvester's custom search attributes. They make runs searchable by pipeline, source and stage
@@ -11,3 +11,12 @@ export const SOURCE = defineSearchAttributeKey('HarvesterSource', 'KEYWORD');
 export const STAGE = defineSearchAttributeKey('HarvesterStage', 'KEYWORD');
 
 export const SEARCH_ATTRIBUTES = [PIPELINE, SOURCE, STAGE] as const;
+
+/** What every run starts with: its pipeline, where its input comes from, and stage `queued`. */
+export function startAttributes(pipeline: string, source: string): SearchAttributePair[] {
+  return [
+    { key: PIPELINE, value: pipeline },
+    { key: SOURCE, value: source },
+    { key: STAGE, value: 'queued' },
+  ];
+}

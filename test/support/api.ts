@@ -37,6 +37,19 @@ export function createTestApp(h: Harness, overrides: Partial<AppDependencies> = 
   });
 }
 
+/**
+ * `call(method, path, body?)` on the app with the operator key. A request without a body sends no
+ * content type either (an empty JSON body is malformed JSON).
+ */
+export function operatorCall(app: ReturnType<typeof createApp>, h: Harness) {
+  return (method: string, path: string, body?: unknown): Promise<Response> =>
+    Promise.resolve(
+      body === undefined
+        ? app.request(path, { method, headers: { authorization: `Bearer ${h.config.API_KEY}` } })
+        : app.request(path, { method, headers: operatorHeaders(h), body: JSON.stringify(body) }),
+    );
+}
+
 export function operatorHeaders(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
   return { authorization: `Bearer ${h.config.API_KEY}`, 'content-type': 'application/json', ...extra };
 }
