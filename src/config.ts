@@ -60,6 +60,14 @@ export const configSchema = z.object({
 
   AI_PROVIDER: z.enum(['local']).default('local'),
 
+  /** Worker: where downloads wait to be extracted, one folder per run; default <tmp>/harvester-scratch. */
+  SCRATCH_DIR: z.string().min(1).optional(),
+  /**
+   * Worker: on SIGTERM, how long running activities may go on before they are cancelled and handed
+   * back to the server. Keep it below the orchestrator's kill deadline (Kubernetes: 30 s by default).
+   */
+  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(25),
+
   /**
    * Connectors may fetch only public addresses; these comma-separated host or host:port entries
    * may also resolve to loopback, private or link-local ones (an intranet source, tests).

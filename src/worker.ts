@@ -16,16 +16,17 @@ const log = createLogger(config, 'worker');
 log.info({ config: redactConfig(config) }, 'starting worker');
 Runtime.install({ logger: temporalLogger(log) });
 
-const scratchDir = join(tmpdir(), 'harvester-scratch');
+const scratchDir = config.SCRATCH_DIR ?? join(tmpdir(), 'harvester-scratch');
 const swept = await sweepScratch(scratchDir, 24 * 60 * 60 * 1000);
 if (swept > 0) log.info({ swept, scratchDir }, 'removed scratch folders of runs from a previous worker');
 
-const pool = createPool(config);
+const pool = createPool(config, 10, (err) => log.warn({ err }, 'idle database connection lost; the pool reconnects'));
 const connection = await connectWorker(config);
 const worker = await createHarvesterWorker({
   config,
   connection,
   activities: createActivities({ config, pool, scratchDir }),
+  shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
 });
 try {
   await worker.run();

@@ -70,6 +70,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await ensureDatabase(databaseUrl.toString(), log);
     log(`database ${TEST_DATABASE} on ${databaseUrl.host} ready; stack up in ${Date.now() - started} ms`);
 
+    project.provide('temporalBinary', binaries.temporal);
+    project.provide('minioBinary', binaries.minio);
     project.provide('temporalAddress', temporal.address);
     project.provide('temporalNamespace', namespace);
     project.provide('s3Endpoint', minio.address);

@@ -204,7 +204,8 @@ export function createIngestActivities(deps: IngestDependencies) {
       const { workflowId, runId } = currentRun();
       const raw = await deps.storage.readText(deps.workBucket, input.analysis.chunksKey);
       const chunks = raw === '' ? [] : raw.split('\n').map((line) => JSON.parse(line) as ChunkRecord);
-      return deps.assets.upsert(
+      // Heartbeats while the transaction runs or waits on a lock (DB_WRITE's heartbeat timeout).
+      return keepHeartbeating(() => deps.assets.upsert(
         {
           bucket: input.object.bucket,
           key: input.object.key,
@@ -222,7 +223,7 @@ export function createIngestActivities(deps: IngestDependencies) {
           runId,
         },
         chunks,
-      );
+      ));
     },
 
     async cleanup(input: { workPrefix: string }): Promise<{ deletedObjects: number }> {

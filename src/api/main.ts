@@ -18,7 +18,7 @@ const log = createLogger(config, 'api');
 log.info({ config: redactConfig(config) }, 'starting api');
 
 const temporal = await connectClient(config);
-const pool = createPool(config, 4);
+const pool = createPool(config, 4, (err) => log.warn({ err }, 'idle database connection lost; the pool reconnects'));
 const storage = new S3Storage(createS3Client(config));
 const runWatch = new RunWatchHub(temporal, config, { log });
 const mappings = new PgMappingRepository(pool);

@@ -1,12 +1,19 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
 
+/** Told about a pooled connection that failed while idle (a Postgres restart, pg_terminate_backend). */
+export type IdleErrorListener = (err: Error) => void;
+
 /**
  * One pool per process. The schema is set per connection so every query names tables
  * unqualified; tests give each file its own schema.
  */
-export function createPool(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEMA'>, max = 10): pg.Pool {
-  return new pg.Pool({
+export function createPool(
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEMA'>,
+  max = 10,
+  onIdleError: IdleErrorListener = () => {},
+): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     // DATABASE_SCHEMA is validated as a plain identifier by the config schema.
     options: `-c search_path=${config.DATABASE_SCHEMA}`,
@@ -15,6 +22,11 @@ export function createPool(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEM
     idleTimeoutMillis: 30_000,
     application_name: 'harvester',
   });
+  // An idle connection that the server closes is an 'error' event on the pool; unheard, Node turns
+  // it into an uncaught exception that ends the process. The pool has already dropped the
+  // connection and opens a new one on the next query, so hearing it is all there is to do.
+  pool.on('error', onIdleError);
+  return pool;
 }
 
 /** Runs fn in a transaction on one client, rolling back on any error. */

@@ -64,15 +64,35 @@ function requireRunning(desc: WorkflowExecutionDescription, action: string): voi
 const RETRYABLE = new Set(['FAILED', 'TIMED_OUT', 'TERMINATED', 'CANCELLED']);
 
 export interface RetryResult {
+  /** The workflow of the new run: the same one, except for `new-version`. */
   workflowId: string;
   /** The new run. */
   runId: string;
+  previousWorkflowId: string;
   previousRunId: string;
-  /** reset: Temporal replays the history up to `fromStep` and runs again from there. */
-  method: 'reset' | 'restart';
+  /**
+   * reset: Temporal replays the history up to `fromStep` and runs again from there; restart: the
+   * same input from the beginning; new-version: the input no longer exists as it was (an object
+   * replaced since), so the run of what replaced it is started, or found if it already exists.
+   */
+  method: 'reset' | 'restart' | 'new-version';
   /** The step the new run starts from; null when it starts from the beginning. */
   fromStep: string | null;
 }
+
+/** The closed run a retry was asked for, as the pipeline that owns it sees it. */
+export interface ClosedRun {
+  workflowType: string;
+  workflowId: string;
+  runId: string;
+  args: unknown[];
+}
+
+/**
+ * A pipeline's say on retrying one of its runs: a run to start instead when its input is gone
+ * for good (a replaced object), or undefined for the usual reset or restart.
+ */
+export type RetrySuccessor = (run: ClosedRun) => Promise<{ workflowId: string; runId: string } | undefined>;
 
 /**
  * Runs a failed, timed-out, terminated or cancelled run again. Where the history allows, this is a
@@ -85,6 +105,7 @@ export async function retryRun(
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE'>,
   workflowId: string,
   reason: string | undefined,
+  successor?: RetrySuccessor,
 ): Promise<RetryResult> {
   const desc = await client.workflow.getHandle(workflowId).describe();
   if (!RETRYABLE.has(desc.status.name)) {
@@ -93,6 +114,15 @@ export async function retryRun(
   }
   const history = await client.workflow.getHandle(workflowId, desc.runId, { followRuns: false }).fetchHistory();
   const events = history.events ?? [];
+  const started = events[0]?.workflowExecutionStartedEventAttributes;
+  if (!started) throw new Error(`history of ${workflowId} has no start event`);
+  const args = (started.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p));
+
+  const instead = await successor?.({ workflowType: desc.type, workflowId, runId: desc.runId, args });
+  if (instead) {
+    return { ...instead, previousWorkflowId: workflowId, previousRunId: desc.runId, method: 'new-version', fromStep: null };
+  }
+
   const point = resetPoint(events);
   if (point) {
     // The same retry request twice (a double click, a client retry) is one reset, not two.
@@ -104,12 +134,9 @@ export async function retryRun(
       reason: reason ?? (point.step ? `retry from step ${point.step}` : 'retry from the start'),
       requestId,
     });
-    return { workflowId, runId: response.runId ?? '', previousRunId: desc.runId, method: 'reset', fromStep: point.step };
+    return { workflowId, runId: response.runId ?? '', previousWorkflowId: workflowId, previousRunId: desc.runId, method: 'reset', fromStep: point.step };
   }
 
-  const started = events[0]?.workflowExecutionStartedEventAttributes;
-  if (!started) throw new Error(`history of ${workflowId} has no start event`);
-  const args = (started.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p));
   const handle = await client.workflow.start(desc.type, {
     taskQueue: started.taskQueue?.name ?? config.TEMPORAL_TASK_QUEUE,
     workflowId,
@@ -123,7 +150,7 @@ export async function retryRun(
     }),
     memo: desc.memo,
   });
-  return { workflowId, runId: handle.firstExecutionRunId, previousRunId: desc.runId, method: 'restart', fromStep: null };
+  return { workflowId, runId: handle.firstExecutionRunId, previousWorkflowId: workflowId, previousRunId: desc.runId, method: 'restart', fromStep: null };
 }
 
 type EventId = NonNullable<HistoryEvent['eventId']>;

@@ -23,6 +23,8 @@ export interface HarvesterWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Extra worker identity, shown in the Temporal UI's pending activities. */
   identity?: string;
+  /** On SIGTERM, how long running activities may go on before they are cancelled (default 30). */
+  shutdownGraceSeconds?: number;
 }
 
 export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<Worker> {
@@ -40,7 +42,7 @@ export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<
     ...(options.identity ? { identity: options.identity } : {}),
     // On SIGTERM, running activities get this long to finish before they are cancelled and
     // handed back to the server for another worker.
-    shutdownGraceTime: '30 seconds',
+    shutdownGraceTime: `${options.shutdownGraceSeconds ?? 30} seconds`,
     // Cancellation reaches an activity with its next heartbeat; without this cap the SDK may hold
     // heartbeats back for up to 80% of the heartbeat timeout, delaying a cancel by a minute.
     maxHeartbeatThrottleInterval: '2 seconds',

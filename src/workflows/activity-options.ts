@@ -13,6 +13,13 @@ export const SHORT_DB: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
+/**
+ * A database write that may wait on locks or a large transaction: as SHORT_DB, but the activity
+ * heartbeats while it works (keepHeartbeating), so a worker that dies mid-write is noticed within
+ * the heartbeat timeout and the write retried elsewhere, instead of after the 2-minute limit.
+ */
+export const DB_WRITE: ActivityOptions = { ...SHORT_DB, heartbeatTimeout: '20 seconds' };
+
 /** Removing intermediate products or an unfinished load: idempotent, must eventually succeed. */
 export const HOUSEKEEPING: ActivityOptions = {
   startToCloseTimeout: '10 minutes',

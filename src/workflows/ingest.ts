@@ -12,7 +12,7 @@ import {
 import type { IngestActivities } from '../activities/ingest.js';
 import type { ObjectRef } from '../s3-events/parse.js';
 import { type IngestStage, STAGE_START } from './ingest-stages.js';
-import { HOUSEKEEPING, SHORT_DB } from './activity-options.js';
+import { DB_WRITE, HOUSEKEEPING } from './activity-options.js';
 import { STAGE } from './search-attributes.js';
 
 export type { IngestStage };
@@ -60,12 +60,17 @@ const longTransfer = proxyActivities<IngestActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-/** CPU-bound parsing of the downloaded file. */
+/**
+ * CPU-bound parsing of the downloaded file, which then writes the text to the work bucket. A file
+ * that cannot be parsed fails non-retryably; what is retried is the storage around it, so the
+ * step waits out an S3 outage like the download does (a limit of attempts would not).
+ */
 const parseContent = proxyActivities<IngestActivities>({
   startToCloseTimeout: '20 minutes',
   cancellationType: WAIT,
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+  scheduleToCloseTimeout: '2 hours',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /** The AI provider: may rate-limit (429) or be briefly down; back off further. */
@@ -77,7 +82,7 @@ const aiCall = proxyActivities<IngestActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
-const shortDb = proxyActivities<IngestActivities>(SHORT_DB);
+const dbWrite = proxyActivities<IngestActivities>(DB_WRITE);
 
 const housekeeping = proxyActivities<IngestActivities>(HOUSEKEEPING);
 
@@ -116,7 +121,7 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
     const analysis = await aiCall.analyse({ textKey: content.textKey, workPrefix });
 
     enter('persisting');
-    const asset = await shortDb.persist({ object: input, file, content, analysis });
+    const asset = await dbWrite.persist({ object: input, file, content, analysis });
 
     enter('completed');
     return {

@@ -4,6 +4,9 @@
  */
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** The cached server binaries, for fault tests that run (and stop) servers of their own. */
+    temporalBinary: string;
+    minioBinary: string;
     /** host:port of the Temporal dev server (headless, fresh SQLite file). */
     temporalAddress: string;
     temporalNamespace: string;

@@ -8,6 +8,8 @@ export interface EntryProcess {
   /** Everything it wrote so far, stdout and stderr. */
   output(): string;
   exited(): boolean;
+  /** Settles with the exit code (null when a signal ended it) once the process has exited. */
+  exit: Promise<number | null>;
 }
 
 export function startEntry(entry: string, config: Config): EntryProcess {
@@ -19,14 +21,13 @@ export function startEntry(entry: string, config: Config): EntryProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { child, output: () => output, exited: () => child.exitCode !== null || child.signalCode !== null };
+  const exit = (once(child, 'exit') as Promise<[number | null]>).then(([code]) => code);
+  return { child, output: () => output, exited: () => child.exitCode !== null || child.signalCode !== null, exit };
 }
 
 /** Sends the signal and waits for the exit; answers the exit code (null when killed by a signal). */
 export async function stopEntry(proc: EntryProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (proc.exited()) return proc.child.exitCode;
-  const exited = once(proc.child, 'exit') as Promise<[number | null]>;
   proc.child.kill(signal);
-  const [code] = await exited;
-  return code;
+  return proc.exit;
 }

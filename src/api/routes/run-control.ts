@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { retryRun, RunStateError, stopRun } from '../../temporal/control.js';
+import { ingestOfReplacement } from '../../pipelines/ingest.js';
+import { type ClosedRun, retryRun, RunStateError, stopRun } from '../../temporal/control.js';
 import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -29,10 +30,14 @@ const RetryBody = z.object({ reason: z.string().min(1).max(1000).optional() }).s
 
 const RetryResultSchema = z
   .object({
-    workflowId: z.string(),
+    workflowId: z.string().openapi({ description: 'the workflow of the new run: the same one, except for new-version' }),
     runId: z.string().openapi({ description: 'the new run' }),
+    previousWorkflowId: z.string(),
     previousRunId: z.string(),
-    method: z.enum(['reset', 'restart']).openapi({ description: 'reset: Temporal reset to the failed step; restart: a new run from the start' }),
+    method: z.enum(['reset', 'restart', 'new-version']).openapi({
+      description:
+        'reset: Temporal reset to the failed step; restart: a new run from the start; new-version: the object was replaced since, so the run of its current version was started (or found)',
+    }),
     fromStep: z.string().nullable().openapi({ description: 'the step the new run starts from; null: from the beginning' }),
   })
   .openapi('RetryResult');
@@ -78,7 +83,8 @@ export function runControlRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   app.openapi(retryRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = RetryBody.parse(c.req.valid('json'));
-    const result = await asConflict(retryRun(deps.temporal, deps.config, id, body.reason));
+    const successor = (run: ClosedRun) => ingestOfReplacement(deps.temporal, deps.config, deps.storage, run);
+    const result = await asConflict(retryRun(deps.temporal, deps.config, id, body.reason, successor));
     deps.log.info({ requestId: c.get('requestId'), ...result }, 'run retried');
     return c.json(result, 202);
   });

@@ -1,0 +1,76 @@
+import { readdir } from 'node:fs/promises';
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type pg from 'pg';
+import type { Config } from '../../src/config.js';
+import { condenseHistory } from '../../src/temporal/history.js';
+import { type EntryProcess, startEntry } from './processes.js';
+import { waitFor } from './stack.js';
+
+const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
+/** The attempt number of the run's activity `name` while a worker is running it; else undefined. */
+export async function runningAttempt(client: Client, workflowId: string, name: string): Promise<number | undefined> {
+  const { raw } = await client.workflow.getHandle(workflowId).describe();
+  const pending = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === name && a.state === STARTED);
+  return pending ? (pending.attempt ?? 1) : undefined;
+}
+
+/** How many attempts each step of the run took, from its history: { download: 2, … }. */
+export async function stepAttempts(client: Client, workflowId: string): Promise<Record<string, number>> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const attempts: Record<string, number> = {};
+  for (const step of condenseHistory(events).steps) attempts[step.name] = Math.max(attempts[step.name] ?? 0, step.attempts);
+  return attempts;
+}
+
+/** Asset rows per object key, for the "exactly one row" checks. */
+export async function assetRows(pool: pg.Pool, bucket: string): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ key: string; n: number }>('SELECT key, count(*)::int AS n FROM assets WHERE bucket = $1 GROUP BY key', [bucket]);
+  return new Map(rows.map((r) => [r.key, r.n]));
+}
+
+/** Every file under a folder, relative paths; a missing folder is empty. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  return entries.filter((e) => e.isFile()).map((e) => `${e.parentPath}/${e.name}`.slice(dir.length + 1));
+}
+
+/** A worker process's config: the harness's, with overrides (strings, as in the environment). */
+export function processConfig(config: Config, overrides: Partial<Record<keyof Config, string>>): Config {
+  return { ...config, ...overrides } as Config;
+}
+
+/** For waitFor's failIf: a process under test that died when it should not have. */
+export function exitedUnexpectedly(proc: EntryProcess, what: string): () => Error | undefined {
+  return () => (proc.exited() ? new Error(`${what} exited (${String(proc.child.exitCode ?? proc.child.signalCode)}):\n${proc.output().slice(-4000)}`) : undefined);
+}
+
+/**
+ * The database URL with an application name of its own (it wins over the pool's "harvester"),
+ * so a test can find the connections of the process under test in pg_stat_activity among those
+ * of the other test files.
+ */
+export function withApplicationName(databaseUrl: string, name: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('application_name', name);
+  return url.toString();
+}
+
+/**
+ * A worker process (src/worker.ts) that is polling its task queue: a signal sent after this
+ * reaches a worker that handles it (before, it would meet Node's default handler). Needs
+ * LOG_LEVEL info or lower, where the SDK logs its state changes.
+ */
+export async function startPollingWorker(config: Config): Promise<EntryProcess> {
+  const worker = startEntry('src/worker.ts', config);
+  await waitFor(() => /"state":"RUNNING"/.test(worker.output()), {
+    timeoutMs: 90_000,
+    description: 'the worker to start polling',
+    failIf: exitedUnexpectedly(worker, 'the worker'),
+  });
+  return worker;
+}
