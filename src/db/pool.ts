@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
 
-/** Told about a pooled connection that failed while idle (a Postgres restart, pg_terminate_backend). */
+/** Told about a connection that failed while no query ran on it (a Postgres restart, pg_terminate_backend). */
 export type IdleErrorListener = (err: Error) => void;
 
 /**
@@ -22,10 +22,13 @@ export function createPool(
     idleTimeoutMillis: 30_000,
     application_name: 'harvester',
   });
-  // An idle connection that the server closes is an 'error' event on the pool; unheard, Node turns
-  // it into an uncaught exception that ends the process. The pool has already dropped the
-  // connection and opens a new one on the next query, so hearing it is all there is to do.
+  // A connection that the server closes while no query runs on it (a restart, pg_terminate_backend)
+  // is an 'error' event: on the pool for an idle pooled client, on the client itself for one that
+  // is checked out between two queries. Unheard, Node turns either into an uncaught exception that
+  // ends the process. The pool drops the dead connection itself, and a checked-out client's next
+  // query fails (its activity is retried), so hearing the event is all there is to do.
   pool.on('error', onIdleError);
+  pool.on('connect', (client) => client.on('error', onIdleError));
   return pool;
 }
 

@@ -16,6 +16,25 @@ export async function runningAttempt(client: Client, workflowId: string, name: s
   return pending ? (pending.attempt ?? 1) : undefined;
 }
 
+/** Failed attempts so far of the run's pending activity `name` (0 when it is not pending). */
+export async function failedAttempts(client: Client, workflowId: string, name: string): Promise<number> {
+  const { raw } = await client.workflow.getHandle(workflowId).describe();
+  const pending = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === name);
+  return pending ? (pending.attempt ?? 1) - 1 : 0;
+}
+
+/** What each run is waiting for, for the message of a test that timed out. */
+export async function pendingSummary(client: Client, workflowIds: string[]): Promise<string> {
+  const lines = await Promise.all(
+    workflowIds.map(async (id) => {
+      const { status, raw } = await client.workflow.getHandle(id).describe();
+      const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name ?? '?'}#${a.attempt ?? 1} ${a.lastFailure?.message ?? ''}`);
+      return `${id}: ${status.name} ${pending.join('; ')}`;
+    }),
+  );
+  return lines.join('\n');
+}
+
 /** How many attempts each step of the run took, from its history: { download: 2, … }. */
 export async function stepAttempts(client: Client, workflowId: string): Promise<Record<string, number>> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
@@ -73,4 +92,12 @@ export async function startPollingWorker(config: Config): Promise<EntryProcess> 
     failIf: exitedUnexpectedly(worker, 'the worker'),
   });
   return worker;
+}
+
+/** The promise, unless the process under test exits first: then a failure with its output. */
+export function unlessExited<T>(promise: Promise<T>, proc: EntryProcess, what: string): Promise<T> {
+  const died = proc.exit.then((code) => {
+    throw new Error(`${what} exited (${String(code ?? proc.child.signalCode)}):\n${proc.output().slice(-4000)}`);
+  });
+  return Promise.race([promise, died]);
 }
