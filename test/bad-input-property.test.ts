@@ -1,9 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_EVENT_BYTES } from '../src/api/routes/s3-events.js';
 import { TOLERANCE_SECONDS } from '../src/events/signature.js';
 import { createTestApp } from './support/api.js';
+import { expectNoInternals, expectRefused, newEventsSecret, signedHeaders } from './support/edge.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { uniqueId, waitFor } from './support/stack.js';
 
@@ -21,8 +21,8 @@ import { uniqueId, waitFor } from './support/stack.js';
 // asset.uploaded event with an etag), the defect alone is what must stop it.
 
 const NUM_RUNS = 150;
-const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
-const OTHER_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+const SECRET = newEventsSecret();
+const OTHER_SECRET = newEventsSecret();
 const S3_EVENTS = '/api/v1/events/s3';
 const EVENTS = '/api/v1/events';
 /** Stands for the harness's bucket in generated values, which exist before the harness does. */
@@ -42,31 +42,6 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------------
 // Assertions
-
-interface ErrorBody {
-  error: { code: string; message: string; requestId: string };
-}
-
-/** A stack frame ("\n    at fn (file:1:2)", raw or JSON-escaped) or a path of this checkout. */
-function expectNoInternals(text: string): void {
-  expect(text).not.toMatch(/(\n|\\n)\s+at /);
-  expect(text).not.toContain(process.cwd());
-  expect(text).not.toContain('node_modules');
-}
-
-/** One of the statuses (never a 5xx), then exactly the uniform error body with one of `codes` (any if omitted). */
-async function expectRefused(res: Response, status: number | readonly number[], codes?: string | readonly string[]): Promise<void> {
-  const text = await res.text();
-  expect(res.status, `HTTP ${res.status}: ${text}`).toBeLessThan(500);
-  expect(typeof status === 'number' ? [status] : status, `HTTP ${res.status}: ${text}`).toContain(res.status);
-  const body = JSON.parse(text) as unknown;
-  expect(body).toEqual({ error: { code: expect.any(String) as unknown, message: expect.any(String) as unknown, requestId: expect.any(String) as unknown } });
-  const { error } = body as ErrorBody;
-  if (codes !== undefined) expect(typeof codes === 'string' ? [codes] : codes).toContain(error.code);
-  expect(error.message.length).toBeGreaterThan(0);
-  expect(error.requestId.length).toBeGreaterThan(0);
-  expectNoInternals(text);
-}
 
 /** What a JSON endpoint must answer for text that is not a valid body: by whether it parses. */
 function jsonRefusal(text: string): 'invalid_json' | 'invalid_event' {
@@ -298,13 +273,9 @@ const KNOWN_TYPES = ['asset.uploaded', 'dataset.objectify.requested', 'connector
 const utf8 = new TextEncoder();
 const bytesOf = (text: string) => utf8.encode(text);
 
-/** Standard Webhooks headers over the exact bytes, made with node:crypto. */
+/** Standard Webhooks headers over the exact bytes, with this file's secret unless told otherwise. */
 function signed(body: Uint8Array, options: { secret?: string; id?: string; timestamp?: number; scheme?: string } = {}): Record<string, string> {
-  const id = options.id ?? `msg_${randomBytes(8).toString('hex')}`;
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const key = Buffer.from((options.secret ?? SECRET).slice('whsec_'.length), 'base64');
-  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
-  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `${options.scheme ?? 'v1'},${signature}` };
+  return signedHeaders(body, options.secret ?? SECRET, options);
 }
 
 function postEvent(body: Uint8Array, headers: Record<string, string | undefined>): Promise<Response> {

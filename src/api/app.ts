@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { ObjectHead, ObjectLocator } from '../storage/s3.js';
 import { RunWatchHub } from '../temporal/run-watch.js';
 import { errorHandler, HttpError, zodMessage } from './errors.js';
+import { findTextProblem } from '../support/text.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
@@ -49,8 +50,11 @@ export type AppEnv = { Variables: { requestId: string } };
 /** Builds the HTTP app; tests call `app.request()` on it, `main.ts` serves it. */
 export function createApp(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
+    // Every validated path, query, header and JSON body of the operator API passes here.
     defaultHook: (result) => {
       if (!result.success) throw new HttpError(400, 'invalid_request', zodMessage(result.error));
+      const problem = findTextProblem(result.data);
+      if (problem) throw new HttpError(400, 'invalid_request', problem);
     },
   });
   app.use(

@@ -45,7 +45,9 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof WorkflowNotFoundError) return new HttpError(404, 'workflow_not_found', `no workflow with id ${JSON.stringify(err.workflowId)}`);
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError(409, 'already_started', err.message);
   if (err instanceof HTTPException) {
-    // Hono's own (e.g. malformed JSON from a validator): keep the status, use our body.
+    // Hono's own (malformed JSON from a validator; a body that is not declared JSON, which
+    // @hono/zod-openapi refuses before validating it): keep the status, use our body.
+    if (err.status === 415) return new HttpError(415, 'unsupported_media_type', 'the body must be JSON, sent with content-type: application/json');
     return new HttpError(err.status, err.status === 400 ? 'invalid_request' : 'http_error', err.message);
   }
   return undefined;

@@ -10,6 +10,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { Config } from '../config.js';
+import { textProblem } from '../support/text.js';
 
 /** The object, or the version of it that was asked for, does not exist. */
 export class ObjectNotFoundError extends Error {
@@ -183,8 +184,8 @@ export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Why a string cannot be an S3 object key, or undefined when it can. */
 export function objectKeyProblem(key: string): string | undefined {
   if (key.length === 0) return 'the key is empty';
-  if (/\p{Cs}/u.test(key)) return 'the key is not well-formed Unicode (a lone surrogate)';
-  if (key.includes('\0')) return 'the key contains a NUL character';
+  const text = textProblem(key, 'the key');
+  if (text) return text;
   if (Buffer.byteLength(key, 'utf8') > 1024) return 'the key is longer than 1024 UTF-8 bytes';
   return undefined;
 }

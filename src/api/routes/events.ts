@@ -5,6 +5,7 @@ import { createSignatureVerifier, TOLERANCE_SECONDS } from '../../events/signatu
 import type { AppDependencies, AppEnv } from '../app.js';
 import { HttpError, zodMessage } from '../errors.js';
 import { ErrorSchema } from '../schemas.js';
+import { textProblem } from '../../support/text.js';
 import { isTraceId, traceIdFromTraceparent } from '../trace.js';
 import { MAX_EVENT_BYTES } from './s3-events.js';
 
@@ -12,7 +13,13 @@ export const EventEnvelope = z
   .object({
     // Minor versions only add fields, so unknown top-level fields are ignored rather than refused.
     schema_version: z.string().regex(/^1(\.[0-9]+)?$/, 'must be "1" or "1.<minor>"').openapi({ example: '1' }),
-    event_id: z.string().min(1).max(200).openapi({ description: 'the idempotency key: the same event_id from the same source is one run', example: 'evt_01J9Z7' }),
+    event_id: z
+      .string()
+      .min(1)
+      .max(200)
+      // It names the run, and a run must be addressable by the operator API, which refuses such text.
+      .refine((id) => textProblem(id) === undefined, 'event_id may not contain a NUL character or an unpaired surrogate')
+      .openapi({ description: 'the idempotency key: the same event_id from the same source is one run', example: 'evt_01J9Z7' }),
     event_type: z.string().min(1).max(200).openapi({ example: 'asset.uploaded' }),
     source: z
       .string()

@@ -4,6 +4,7 @@ import type { AppDependencies, AppEnv } from '../app.js';
 import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
+import { textProblem } from '../../support/text.js';
 import { json } from './workflow-schemas.js';
 
 const TypeParam = z.string().regex(OBJECT_TYPE, 'an object type name').openapi({ example: 'country' });
@@ -29,7 +30,12 @@ const listRoute = createRoute({
     query: z.object({
       version: VersionQuery,
       limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: z.string().regex(/^[A-Za-z0-9_-]{1,2048}$/, 'cursor is the nextCursor of a previous page').optional(),
+      cursor: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,2048}$/, 'cursor is the nextCursor of a previous page')
+        // A cursor is a key, base64url-encoded (PgObjectReader): one that cannot be a key is not a cursor.
+        .refine((cursor) => textProblem(Buffer.from(cursor, 'base64url').toString('utf8')) === undefined, 'cursor is the nextCursor of a previous page')
+        .optional(),
     }),
   },
   responses: {

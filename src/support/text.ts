@@ -1,0 +1,36 @@
+/**
+ * Text that Postgres cannot keep as it was sent: a NUL character (text and jsonb refuse U+0000)
+ * or an unpaired UTF-16 surrogate (jsonb refuses the escape JSON.stringify writes for one; text
+ * would store U+FFFD instead). No name, key or value of this API needs either, so a request that
+ * holds one is refused at the edge (400) instead of failing in the database with a 500.
+ */
+export function textProblem(text: string, what = 'text'): string | undefined {
+  if (text.includes('\0')) return `${what} may not contain a NUL character (U+0000)`;
+  if (/\p{Cs}/u.test(text)) return `${what} may not contain an unpaired UTF-16 surrogate`;
+  return undefined;
+}
+
+/**
+ * The first string (value or object key) in a validated request value that textProblem refuses,
+ * as "path: problem"; undefined when there is none. Iterative: a free-form JSON value may nest deeply.
+ */
+export function findTextProblem(value: unknown): string | undefined {
+  const stack: Array<[item: unknown, path: string]> = [[value, '']];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const [item, path] = entry;
+    if (typeof item === 'string') {
+      const problem = textProblem(item);
+      if (problem) return path ? `${path}: ${problem}` : problem;
+    } else if (Array.isArray(item)) {
+      item.forEach((element, i) => stack.push([element, path ? `${path}.${i}` : String(i)]));
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, element] of Object.entries(item)) {
+        const at = path ? `${path}.${key}` : key;
+        const problem = textProblem(key);
+        if (problem) return `${JSON.stringify(at)} (a key): ${problem}`;
+        stack.push([element, at]);
+      }
+    }
+  }
+  return undefined;
+}
