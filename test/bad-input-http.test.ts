@@ -14,6 +14,7 @@ import { expectRefused, listWorkflowIds, newEventsSecret, signedHeaders } from '
 import { startHarness, type Harness } from './support/harness.js';
 import { startEntry, stopEntry } from './support/processes.js';
 import { uniqueId, waitFor } from './support/stack.js';
+import type { StartedRun } from '../src/temporal/runs.js';
 
 // Bad input over HTTP, hand-picked (test/bad-input-property.test.ts generates it for the two
 // webhooks): wrong content types, malformed JSON, oversized and endless bodies, odd S3 records,
@@ -47,12 +48,6 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------------
 // Requests
-
-interface StartedRun {
-  workflowId: string;
-  runId: string;
-  duplicate: boolean;
-}
 
 const request = (method: string, path: string, init: { headers?: Record<string, string>; body?: string | Uint8Array } = {}): Promise<Response> =>
   Promise.resolve(app.request(path, { method, ...init }));

@@ -4,6 +4,7 @@ import { createTestApp, operatorHeaders } from './support/api.js';
 import { listWorkflowIds, newEventsSecret, signedHeaders } from './support/edge.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { uniqueId, waitFor } from './support/stack.js';
+import type { StartedRun } from '../src/temporal/runs.js';
 
 // Fault scenario 7: a sender that delivers the same thing many times at once (a retry storm, a
 // webhook queue flushed after an outage). 50 identical deliveries arrive concurrently on each entry
@@ -26,12 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
 });
-
-interface StartedRun {
-  workflowId: string;
-  runId: string;
-  duplicate: boolean;
-}
 
 /** Fires `BURST` copies of one request at the same time; every answer must be 2xx. */
 async function burst(send: () => Response | Promise<Response>): Promise<unknown[]> {

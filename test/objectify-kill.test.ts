@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PgMappingRepository } from '../src/db/mappings.js';
-import type { MappingSpec } from '../src/objectify/spec.js';
 import { startObjectify } from '../src/pipelines/objectify.js';
 import { condenseHistory } from '../src/temporal/history.js';
 import { describeRun } from '../src/temporal/runs.js';
 import type { ObjectifyResult } from '../src/workflows/objectify.js';
+import { keyValueSpec } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { type EntryProcess, startEntry, stopEntry } from './support/processes.js';
 import { waitFor } from './support/stack.js';
@@ -39,15 +39,7 @@ it('completes after its worker is killed mid-batch, with one object per distinct
   const lines = ['id,value'];
   for (let i = 0; i < ROWS; i++) lines.push(`k${i % DISTINCT},${i}`);
   const { etag } = await h.put('killed.csv', `${lines.join('\n')}\n`, 'text/csv');
-  const spec = {
-    objectType: 'kill_test',
-    primaryKey: ['id'],
-    strict: false,
-    fields: [
-      { source: 'id', property: 'id', type: 'string', required: true, transform: [] },
-      { source: 'value', property: 'value', type: 'integer', required: true, transform: [] },
-    ],
-  } as MappingSpec;
+  const spec = keyValueSpec('kill_test');
   const { mapping } = await new PgMappingRepository(h.pool).register(spec);
 
   const first = startWorker();

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { LoadCounts, PgObjectifyLoads, ObjectRecord, RejectRecord } from '../db/objectify-loads.js';
 import type { MappingRecord } from '../db/mappings.js';
 import { compileMapping } from '../objectify/convert.js';
-import { DatasetFormatError, detectFormat, readRecords } from '../objectify/reader.js';
+import { DatasetFormatError, DatasetTooLargeError, detectFormat, readRecords, readsFromStart, type TextEncodingName } from '../objectify/reader.js';
 import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
 import { asStorageFailure, failureTypes } from './failures.js';
 import { rethrowIfCancelled } from './support.js';
@@ -38,6 +38,10 @@ export interface LoadCursor {
   sizeBytes: number;
   /** The CSV header, once read: a resumed read starts after it. */
   header?: string[];
+  /** The file's text encoding, once read: a UTF-16 file is read from its start again on a resume. */
+  encoding?: TextEncodingName;
+  /** The first few rejected rows, so that a run failing on too many rejects can say why. */
+  firstRejects?: RejectSample[];
   /** Offset in the (uncompressed) file just after the last committed row. */
   offset: number;
   /** Rows committed so far, rejected ones included: the next row is rowNumber + 1. */
@@ -49,6 +53,11 @@ export interface LoadCursor {
   done: boolean;
 }
 
+export interface RejectSample {
+  rowNumber: number;
+  reason: string;
+}
+
 export interface PreparedLoad {
   /** The load's counts when an earlier run published it already. */
   published: LoadCounts | null;
@@ -57,6 +66,7 @@ export interface PreparedLoad {
 }
 
 const HEARTBEAT_EVERY_MS = 5_000;
+const REJECT_SAMPLES = 3;
 // Postgres' code when a batch's load row is gone.
 const FOREIGN_KEY_VIOLATION = '23503';
 
@@ -126,9 +136,11 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
       if (cursor.done) return cursor;
       const mapping = compileMapping((await mappingOf(input.mappingId)).spec, { format: cursor.format });
 
-      // A plain file resumes with a ranged read; a gzip stream can only be decompressed from its start.
-      const start = cursor.gzip ? 0 : cursor.offset;
-      if (!cursor.gzip && start >= cursor.sizeBytes) return { ...cursor, bytesRead: cursor.sizeBytes, done: true };
+      // A plain UTF-8 file resumes with a ranged read; a gzip stream can only be decompressed from
+      // its start, and UTF-16 offsets count the bytes of its UTF-8 translation.
+      const fromStart = cursor.gzip || readsFromStart(cursor.encoding);
+      const start = fromStart ? 0 : cursor.offset;
+      if (!fromStart && start >= cursor.sizeBytes) return { ...cursor, bytesRead: cursor.sizeBytes, done: true };
       const { dataset } = input;
       const stream = await deps.storage
         .read({ bucket: dataset.bucket, key: dataset.key, versionId: dataset.versionId, etag: dataset.etag }, signal, { start })
@@ -162,26 +174,36 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
       // heartbeat timeout measures a dead worker, not a large batch.
       const keepAlive = setInterval(() => ctx.heartbeat(cursor), HEARTBEAT_EVERY_MS);
       try {
-        const records = readRecords(meter, { format: cursor.format, gzip: cursor.gzip, startOffset: cursor.offset, startRow: cursor.rowNumber, header: cursor.header });
+        const records = readRecords(meter, {
+          format: cursor.format,
+          gzip: cursor.gzip,
+          startOffset: cursor.offset,
+          startRow: cursor.rowNumber,
+          header: cursor.header,
+          encoding: cursor.encoding,
+        });
         for await (const record of records) {
           signal.throwIfAborted();
           const header = record.header ?? pending.header;
-          let rejected = true;
+          let reject: RejectRecord | undefined;
           if ('reject' in record) {
-            rejects.push({ rowNumber: record.rowNumber, column: null, reason: record.reject, raw: record.raw });
+            reject = storable({ rowNumber: record.rowNumber, column: null, reason: record.reject, raw: record.raw });
           } else {
             const converted = mapping.convert(record.row);
-            rejected = !converted.ok;
             if (converted.ok) objects.push({ key: converted.key, properties: converted.properties });
-            else rejects.push({ rowNumber: record.rowNumber, column: converted.column, reason: converted.reason, raw: JSON.stringify(record.row) });
+            else reject = storable({ rowNumber: record.rowNumber, column: converted.column, reason: converted.reason, raw: rawRow(record.row) });
           }
+          if (reject) rejects.push(reject);
+          const samples = pending.firstRejects ?? [];
           pending = {
             ...pending,
             header,
+            encoding: record.encoding,
+            ...(reject && samples.length < REJECT_SAMPLES ? { firstRejects: [...samples, { rowNumber: reject.rowNumber, reason: cut(reject.reason, 200) }] } : {}),
             offset: record.endOffset,
             rowNumber: record.rowNumber,
             rowsRead: pending.rowsRead + 1,
-            rowsRejected: pending.rowsRejected + (rejected ? 1 : 0),
+            rowsRejected: pending.rowsRejected + (reject ? 1 : 0),
           };
           if (objects.length + rejects.length >= input.batchRows) {
             await commit(pending);
@@ -198,6 +220,9 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
         rethrowIfCancelled(err, signal);
         if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
           throw ApplicationFailure.nonRetryable(`load ${cursor.loadId} was discarded by another run of this dataset version and mapping`, 'LoadDiscarded');
+        }
+        if (err instanceof DatasetTooLargeError) {
+          throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failureTypes.objectTooLarge);
         }
         if (err instanceof DatasetFormatError) {
           throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failureTypes.corruptContent);
@@ -220,3 +245,27 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
 }
 
 export type ObjectifyActivities = ReturnType<typeof createObjectifyActivities>;
+
+/**
+ * A reject as Postgres' text columns take it: they hold no NUL character, so one (from the file's
+ * bytes, or a header name in a reason) becomes U+FFFD, as unpaired surrogates do when encoded.
+ * The raw copy is for reading; the reason says what was wrong with it.
+ */
+function storable(reject: RejectRecord): RejectRecord {
+  const clean = (text: string) => (text.includes('\0') ? text.replace(/\0/g, '\uFFFD') : text);
+  return { ...reject, column: reject.column === null ? null : clean(reject.column), reason: clean(reject.reason), raw: clean(reject.raw) };
+}
+
+/** A row as JSON for its reject; one nested too deep for JSON.stringify is described instead. */
+function rawRow(row: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(row);
+  } catch (err) {
+    if (err instanceof RangeError) return '(the row is nested too deeply to show)';
+    throw err;
+  }
+}
+
+function cut(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 3)}...` : text;
+}

@@ -22,6 +22,10 @@ beforeAll(async () => {
   [server, port] = await listen((req, res) => {
     if (req.url === '/redirect-out') {
       res.writeHead(302, { location: `http://127.0.0.1:${otherPort}/` }).end();
+    } else if (req.url === '/redirect-file') {
+      res.writeHead(307, { location: 'file:///etc/passwd' }).end();
+    } else if (req.url === '/loop') {
+      res.writeHead(308, { location: '/loop' }).end();
     } else if (req.url === '/redirect-in') {
       res.writeHead(301, { location: '/data.csv' }).end();
     } else if (req.url === '/big') {
@@ -80,7 +84,11 @@ describe('safeFetch', () => {
   it('checks every redirect again', async () => {
     const allowed = options([`localhost:${port}`]);
     expect((await safeFetch(`http://localhost:${port}/redirect-in`, allowed)).url).toBe(`http://localhost:${port}/data.csv`);
-    await expect(safeFetch(`http://localhost:${port}/redirect-out`, allowed)).rejects.toThrow(UnsafeUrlError);
+    await expect(safeFetch(`http://localhost:${port}/redirect-out`, allowed)).rejects.toThrow(
+      new UnsafeUrlError(`http://localhost:${port}/redirect-out redirected to http://127.0.0.1:${otherPort}/: 127.0.0.1 is not a public address; add 127.0.0.1:${otherPort} to CONNECTOR_ALLOWED_HOSTS to allow it`),
+    );
+    await expect(safeFetch(`http://localhost:${port}/redirect-file`, allowed)).rejects.toThrow(/redirected to file:\/\/\/etc\/passwd: only http and https/);
+    await expect(safeFetch(`http://localhost:${port}/loop`, allowed)).rejects.toThrow(/more than 5 redirects \(a redirect loop\?\)/);
   });
 
   it('limits the body size and the time', async () => {

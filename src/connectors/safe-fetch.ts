@@ -105,17 +105,36 @@ function guardedLookup(url: URL, allowedHosts: readonly string[]): LookupFunctio
 export async function safeFetch(raw: string, options: SafeFetchOptions): Promise<SafeResponse> {
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  const maxRedirects = options.maxRedirects ?? 5;
   let url = checkUrl(raw, options.allowedHosts);
   for (let redirects = 0; ; redirects++) {
-    const response = await request(url, options, signal);
+    // A redirected hop is refused at connect time like the first; the message says where it led.
+    const response = await request(url, options, signal).catch((err: unknown) => {
+      throw redirects > 0 && err instanceof UnsafeUrlError ? new UnsafeUrlError(`redirected to ${shown(url)}: ${err.message}`) : err;
+    });
     const location = response.headers.location;
     if (response.status >= 300 && response.status < 400 && typeof location === 'string') {
-      if (redirects >= (options.maxRedirects ?? 5)) throw new UnsafeUrlError(`more than ${options.maxRedirects ?? 5} redirects`);
-      url = checkUrl(new URL(location, url).toString(), options.allowedHosts);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new UnsafeUrlError(`${shown(url)} redirected to something that is not a URL`);
+      }
+      if (redirects >= maxRedirects) throw new UnsafeUrlError(`more than ${maxRedirects} redirects (a redirect loop?), the last from ${shown(url)} to ${shown(next)}`);
+      try {
+        url = checkUrl(next.toString(), options.allowedHosts);
+      } catch (err) {
+        throw err instanceof UnsafeUrlError ? new UnsafeUrlError(`${shown(url)} redirected to ${shown(next)}: ${err.message}`) : err;
+      }
       continue;
     }
     return response;
   }
+}
+
+/** A URL for messages: without credentials and query, where tokens travel. */
+function shown(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 function request(url: URL, options: SafeFetchOptions, signal: AbortSignal): Promise<SafeResponse> {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileMapping, type CompileOptions, decodeKey, encodeKey } from './convert.js';
+import { compileMapping, type CompileOptions, decodeKey, encodeKey, MAX_KEY_BYTES } from './convert.js';
 import { FIELD_TYPES, MappingSpecSchema } from './spec.js';
 
 /** One field `v` (source column `col`) keyed by a string `id`, as a parsed spec. */
@@ -264,6 +264,27 @@ describe('robustness', () => {
         { numRuns: 2000 },
       );
     }
+  });
+
+  it('rejects values Postgres cannot store, rather than letting them fail a batch', () => {
+    const json = one({ type: 'json' }, { format: 'jsonl' });
+    const text = one({ type: 'string' });
+    expect(text('a\0b')).toBe('column "col" contains a NUL character (U+0000), which cannot be stored');
+    expect(text('x\ud800')).toBe('column "col" contains an unpaired UTF-16 surrogate, which is not Unicode text');
+    expect(text('🙂 \u{1F600}')).toBe('🙂 😀');
+    expect(json({ 'k\0': 1 })).toBe('column "col" has a key that contains a NUL character (U+0000), which cannot be stored');
+    expect(json([Number.POSITIVE_INFINITY])).toBe('column "col" holds Infinity, which is not a finite number');
+    const nested = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+    expect(json(nested(64))).toEqual(nested(64));
+    expect(json(nested(65))).toBe('column "col" nests deeper than 64 levels');
+    expect(json(nested(1_000_000))).toBe('column "col" nests deeper than 64 levels');
+  });
+
+  it('rejects a key longer than MAX_KEY_BYTES', () => {
+    const spec = MappingSpecSchema.parse({ objectType: 't', primaryKey: ['id'], fields: [{ source: 'id', property: 'id', type: 'string' }] });
+    const mapping = compileMapping(spec);
+    expect(mapping.convert({ id: 'é'.repeat(MAX_KEY_BYTES / 2) })).toMatchObject({ ok: true });
+    expect(mapping.convert({ id: 'é'.repeat(MAX_KEY_BYTES / 2 + 1) })).toEqual({ ok: false, column: 'id', reason: `primary key is ${MAX_KEY_BYTES + 2} bytes long, above the limit of ${MAX_KEY_BYTES}` });
   });
 
   it('throws for a spec that did not go through the schema, a programming error', () => {

@@ -20,6 +20,14 @@ export interface CompileOptions {
 }
 
 type Step = { ok: true; value: unknown } | { ok: false; reason: string };
+
+/**
+ * An object's key is a Postgres text in a btree index, whose entries cannot pass about 2.7 kB: a
+ * longer key would fail its whole batch on every retry, so its row is rejected instead.
+ */
+export const MAX_KEY_BYTES = 1024;
+/** Deeper JSON values are rejected: serialising them (in Node and in Postgres) recurses per level. */
+export const MAX_JSON_DEPTH = 64;
 type FieldConverter = (row: Record<string, unknown>) => Step;
 
 const ok = (value: unknown): Step => ({ ok: true, value });
@@ -58,9 +66,13 @@ export function compileMapping(spec: MappingSpec, options: CompileOptions = {}):
         if (value === null || value === undefined) return { ok: false, column: field.source, reason: `primary key ${field.property} is empty` };
         parts.push(typeof value === 'number' || typeof value === 'boolean' ? String(value) : (value as string)); // key types are scalar
       }
+      const key = encodeKey(parts);
+      if (key.length > MAX_KEY_BYTES / 4 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
+        return { ok: false, column: keyFields[0]?.field.source ?? null, reason: `primary key is ${Buffer.byteLength(key)} bytes long, above the limit of ${MAX_KEY_BYTES}` };
+      }
       // fromEntries defines own properties, so a property named __proto__ stays data.
       const properties = Object.fromEntries(spec.fields.map((field, i) => [field.property, values[i]]));
-      return { ok: true, key: encodeKey(parts), properties };
+      return { ok: true, key, properties };
     },
   };
 }
@@ -80,7 +92,9 @@ export function decodeKey(key: string): string[] {
 export function checkDefault(type: FieldType, value: unknown): Step {
   if (value === null) return fail('cannot be null: leave it out instead');
   // A default is a typed JSON value in the spec, so it converts like a JSON Lines value.
-  return convertType(type, value, 'jsonl');
+  const converted = convertType(type, value, 'jsonl');
+  const problem = converted.ok ? unstorable(converted.value) : null;
+  return problem === null ? converted : fail(problem);
 }
 
 function compileField(field: FieldMapping, format: 'csv' | 'jsonl'): FieldConverter {
@@ -107,8 +121,51 @@ function compileField(field: FieldMapping, format: 'csv' | 'jsonl'): FieldConver
       return field.required ? fail(`${column} is required but empty`) : ok(null);
     }
     const converted = convertType(field.type, value, format);
-    return converted.ok ? converted : fail(`${column}: ${converted.reason}`);
+    if (!converted.ok) return fail(`${column}: ${converted.reason}`);
+    const problem = unstorable(converted.value);
+    return problem === null ? converted : fail(`${column} ${problem}`);
   };
+}
+
+/**
+ * Why Postgres would refuse a value in a jsonb or text column (which would fail the whole batch,
+ * again on every retry), or null when it stores as it is: no NUL character, no unpaired UTF-16
+ * surrogate (JSON text can spell both), no non-finite number, at most MAX_JSON_DEPTH levels.
+ * Iterative, since the nesting is up to whoever wrote the file.
+ */
+export function unstorable(value: unknown): string | null {
+  const stack: Array<[value: unknown, depth: number]> = [[value, 0]];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const [item, depth] = entry;
+    if (typeof item === 'string') {
+      const problem = textProblem(item);
+      if (problem) return problem;
+    } else if (typeof item === 'number') {
+      if (!Number.isFinite(item)) return `holds ${item}, which is not a finite number`;
+    } else if (item !== null && typeof item === 'object') {
+      if (depth >= MAX_JSON_DEPTH) return `nests deeper than ${MAX_JSON_DEPTH} levels`;
+      if (Array.isArray(item)) {
+        for (const element of item as unknown[]) stack.push([element, depth + 1]);
+      } else {
+        for (const [key, element] of Object.entries(item)) {
+          const problem = textProblem(key);
+          if (problem) return `has a key that ${problem}`;
+          stack.push([element, depth + 1]);
+        }
+      }
+    }
+  }
+  return null;
+}
+
+const SUSPECT = /[\0\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function textProblem(text: string): string | null {
+  if (!SUSPECT.test(text)) return null;
+  if (text.includes('\0')) return 'contains a NUL character (U+0000), which cannot be stored';
+  if (LONE_SURROGATE.test(text)) return 'contains an unpaired UTF-16 surrogate, which is not Unicode text';
+  return null;
 }
 
 /** Missing, null and "" are empty; so is whitespace where it cannot mean anything (every type but string). */

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DatasetFormatError, detectFormat, readRecords, type ReadOptions, type RecordItem } from './reader.js';
+import { DatasetFormatError, DatasetTooLargeError, detectFormat, readRecords, type ReadOptions, type RecordItem } from './reader.js';
 
 /** The bytes as a stream of chunks of the given size, as S3 would deliver them. */
 function streamOf(bytes: Uint8Array, chunkSize = 64 * 1024): Readable {
@@ -63,6 +63,33 @@ describe('CSV', () => {
     await expect(readAll('a,b\n' + 'x'.repeat(200) + ',1\n', { ...csv, maxRecordBytes: 100 })).rejects.toThrow(DatasetFormatError);
   });
 
+  it('ends a record at a lone CR too, as Excel and Python read it', async () => {
+    expect(rows(await readAll('a,b\r1,2\r\n3,4\n5,x\ry\n', csv, 1))).toEqual([
+      { a: '1', b: '2' },
+      { a: '3', b: '4' },
+      { a: '5', b: 'x' },
+      { reject: 'row has 1 fields, the header has 2', raw: 'y' },
+    ]);
+  });
+
+  it('rejects a row whose bytes are not UTF-8, naming the column, and fails a header that is not', async () => {
+    const bytes = Buffer.concat([Buffer.from('a,b\n1,caf'), Buffer.from([0xe9]), Buffer.from('\n2,日本\n3,'), Buffer.from([0xe6, 0x97])]);
+    for (const chunkSize of [1, 2, 64]) {
+      expect(rows(await readAll(bytes, csv, chunkSize))).toEqual([
+        { reject: 'column "b" is not valid UTF-8', raw: '1,caf\ufffd' },
+        { a: '2', b: '日本' },
+        { reject: 'column "b" is not valid UTF-8', raw: '3,\ufffd' }, // the file ends inside a character
+      ]);
+    }
+    await expect(readAll(Buffer.from('a,n\xe4me\n1,2\n', 'latin1'), csv)).rejects.toThrow('the header row is not valid UTF-8');
+  });
+
+  it('names the row of a quoting problem', async () => {
+    await expect(readAll('a,b\n1,2\n3,"open\n4,5\n', csv)).rejects.toThrow('row 2 opens a quoted field that is never closed');
+    await expect(readAll('a,b\n1,2\n3,4"x\n', csv)).rejects.toThrow('row 2 (near line 3) has a quote inside an unquoted field');
+    await expect(readAll('a,b\n1,"2"x\n', csv)).rejects.toThrow('row 1 (near line 2) has text after the closing quote');
+  });
+
   it('needs the saved header to start past offset 0', async () => {
     await expect(readAll('1,2\n', { ...csv, startOffset: 4 })).rejects.toThrow(/needs the header/);
   });
@@ -96,6 +123,32 @@ describe('JSON Lines', () => {
   });
 });
 
+describe('encodings', () => {
+  const utf16 = (text: string, order: 'le' | 'be') => {
+    const le = Buffer.from(text, 'utf16le');
+    return Buffer.concat([Buffer.from(order === 'le' ? [0xff, 0xfe] : [0xfe, 0xff]), order === 'le' ? le : le.swap16()]);
+  };
+
+  it.each(['le', 'be'] as const)('reads UTF-16%s with its BOM, in either format, and says so', async (order) => {
+    const items = await readAll(utf16('a,b\r\nÖ,日本 🗾\r\n', order), csv, 3);
+    expect(rows(items)).toEqual([{ a: 'Ö', b: '日本 🗾' }]);
+    expect(items[0]?.encoding).toBe(`utf-16${order}`);
+    expect(rows(await readAll(utf16('{"a":"Ö"}\n{"a":2}', order), jsonl, 5))).toEqual([{ a: 'Ö' }, { a: 2 }]);
+  });
+
+  it('fails UTF-16 with an unpaired surrogate, and a file that changed encoding since the last read', async () => {
+    const broken = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a\n', 'utf16le'), Buffer.from([0x00, 0xd8]), Buffer.from('b\n', 'utf16le')]);
+    await expect(readAll(broken, csv)).rejects.toThrow('the file starts with a UTF-16LE byte-order mark but is not valid UTF-16LE text');
+    await expect(readAll('a,b\n1,2\n', { ...csv, encoding: 'utf-16le', startOffset: 4, header: ['a', 'b'] })).rejects.toThrow('the file was read as UTF-16LE before');
+  });
+
+  it('refuses a binary file by a NUL byte near its start, in either format', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    await expect(readAll(png, csv)).rejects.toThrow('the file looks binary, not CSV text: it has a NUL byte at offset 8');
+    await expect(readAll(png, jsonl)).rejects.toThrow('the file looks binary, not JSON Lines text');
+  });
+});
+
 describe('gzip', () => {
   it('reads compressed CSV and JSON Lines, also from several gzip members', async () => {
     const csvText = 'a,b\n1,"x\ny"\n2,z\n';
@@ -111,6 +164,15 @@ describe('gzip', () => {
     await expect(readAll(compressed.subarray(0, compressed.length - 20), { format: 'csv', gzip: true })).rejects.toThrow(DatasetFormatError);
     await expect(readAll(Buffer.from('a,b\n1,2\n'), { format: 'csv', gzip: true })).rejects.toThrow(DatasetFormatError);
     await expect(readAll(compressed, csv)).rejects.toThrow('the file is gzip-compressed');
+  });
+
+  it('stops a decompression bomb after its first MiB, naming the limit', async () => {
+    const bomb = gzipSync(Buffer.from('a\n' + '1\n'.repeat(2 * 1024 * 1024)));
+    const read = readAll(bomb, { format: 'csv', gzip: true });
+    await expect(read).rejects.toThrow(DatasetTooLargeError);
+    await expect(read).rejects.toThrow(/expands more than 100 times .* \(limit MAX_GZIP_RATIO\)/);
+    // Ordinary data, and a small file of any ratio, read as before.
+    expect(await readAll(gzipSync('a\n' + '1\n'.repeat(100_000)), { format: 'csv', gzip: true })).toHaveLength(100_000);
   });
 
   it('fails when the file ends before the resume offset', async () => {
@@ -186,25 +248,30 @@ describe('resuming from a saved position', () => {
   }
 
   /** Reads the whole file, then again from the end of every Nth record, as a retried batch would. */
-  async function checkResume(text: string, options: ReadOptions, cut: number, chunkSize: number): Promise<RecordItem[]> {
-    const bytes = Buffer.from(text);
+  async function checkResume(text: string, options: ReadOptions, cut: number, chunkSize: number, utf16 = false): Promise<RecordItem[]> {
+    // UTF-16 has its BOM in front always (the text's own BOM, if any, is that one).
+    const bytes = utf16 ? Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text.replace(/^\ufeff/, ''), 'utf16le')]) : Buffer.from(text);
     const stored = options.gzip ? gzipSync(bytes) : bytes;
     const full = await readAll(stored, options, chunkSize);
     const at = Math.min(cut, full.length);
     const last = full[at - 1];
     const startOffset = last?.endOffset ?? 0;
-    // A plain file resumes with a ranged read; a gzip file is read again from its first byte.
-    const input = options.gzip ? stored : bytes.subarray(startOffset);
-    const resumed = await readAll(input, { ...options, startOffset, startRow: last?.rowNumber ?? 0, header: last?.header }, chunkSize);
+    // A plain UTF-8 file resumes with a ranged read; gzip and UTF-16 files are read again from their first byte.
+    const input = options.gzip || utf16 ? stored : bytes.subarray(startOffset);
+    const resumed = await readAll(input, { ...options, startOffset, startRow: last?.rowNumber ?? 0, header: last?.header, encoding: last?.encoding }, chunkSize);
     expect(resumed).toEqual(full.slice(at));
     return full;
   }
 
-  it.each([false, true])('CSV: reading from the endOffset of row N yields exactly the rows after N (gzip %s)', async (gzip) => {
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+  ])('CSV: reading from the endOffset of row N yields exactly the rows after N (gzip %s, UTF-16 %s)', async (gzip, utf16) => {
     await fc.assert(
       fc.asyncProperty(csvFile, fc.nat(31), fc.integer({ min: 1, max: 64 }), async (file, cut, chunkSize) => {
         const { text, expected } = csvText(file);
-        const full = await checkResume(text, { format: 'csv', gzip }, cut, chunkSize);
+        const full = await checkResume(text, { format: 'csv', gzip }, cut, chunkSize, utf16);
         expect(rows(full)).toEqual(expected);
       }),
       { numRuns: 150 },

@@ -51,6 +51,11 @@ describe('MappingSpecSchema', () => {
     expect(problems(withField({ property: 'a-b', type: 'string' }))).toHaveLength(1);
     expect(problems(withField({ source: '', type: 'string' }))[0]).toMatch(/^fields\.2\.source:/);
     expect(problems(withField({ source: 'x'.repeat(257), type: 'string' }))).toHaveLength(1);
+    // Any text is a source name, except what Postgres cannot store (the spec is kept as jsonb).
+    expect(problems(withField({ source: '__proto__ "$.\\🙂', type: 'string' }))).toEqual([]);
+    expect(problems(withField({ source: 'a\0', type: 'string' }))[0]).toMatch(/^fields\.2\.source: "a\\u0000" contains a NUL character/);
+    expect(problems(withField({ source: '\udc00', type: 'string' }))[0]).toMatch(/^fields\.2\.source: .* unpaired UTF-16 surrogate/);
+    expect(problems(withField({ type: 'json', transform: [{ split: { separator: '\0' } }] }))[0]).toMatch(/separator: .* NUL character/);
   });
 
   it('requires the primary key to name scalar properties, once each', () => {
@@ -105,6 +110,11 @@ describe('MappingSpecSchema', () => {
     expect(problems(withField({ type: 'date', default: '2023-02-29' }))).toEqual(['fields.2.default: default "2023-02-29" is not a calendar date']);
     expect(problems(withField({ type: 'string', default: null }))).toEqual(['fields.2.default: default cannot be null: leave it out instead']);
     expect(problems(withField({ type: 'json', default: { tags: [] } }))).toEqual([]);
+  });
+
+  it('requires the default to be storable', () => {
+    expect(problems(withField({ type: 'string', default: 'a\0' }))).toEqual(['fields.2.default: default contains a NUL character (U+0000), which cannot be stored']);
+    expect(problems(withField({ type: 'json', default: JSON.parse(`${'['.repeat(65)}${']'.repeat(65)}`) as unknown }))).toEqual(['fields.2.default: default nests deeper than 64 levels']);
   });
 
   it('refuses unknown keys, which are usually typos', () => {

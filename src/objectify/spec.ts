@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { checkDefault } from './convert.js';
+import { checkDefault, unstorable } from './convert.js';
 
 export const FIELD_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp', 'json'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -12,11 +12,19 @@ export const OBJECT_TYPE = /^[a-z][a-z0-9_-]{0,62}$/;
 // Property names only ever appear as JSON keys, never as SQL identifiers; the pattern keeps them tidy.
 const PROPERTY = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/** Text the spec keeps (it is stored as jsonb): no NUL, no unpaired surrogate. */
+function storableText(schema: z.ZodString) {
+  return schema.superRefine((text, ctx) => {
+    const problem = unstorable(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text.slice(0, 64))} ${problem}` });
+  });
+}
+
 const TransformSchema = z
   .union([
     z.enum(['trim', 'lowercase', 'uppercase', 'parse-number']),
     z.strictObject({ 'parse-date': z.strictObject({ format: z.enum(DATE_FORMATS) }) }),
-    z.strictObject({ split: z.strictObject({ separator: z.string().min(1).max(8) }) }),
+    z.strictObject({ split: z.strictObject({ separator: storableText(z.string().min(1).max(8)) }) }),
   ])
   .openapi('MappingTransform', {
     description:
@@ -26,7 +34,7 @@ export type Transform = z.infer<typeof TransformSchema>;
 
 const FieldSchema = z
   .strictObject({
-    source: z.string().min(1).max(256).openapi({ description: 'CSV header name or JSON Lines top-level key', example: 'alpha_2' }),
+    source: storableText(z.string().min(1).max(256)).openapi({ description: 'CSV header name or JSON Lines top-level key', example: 'alpha_2' }),
     property: z.string().regex(PROPERTY, 'property is a letter or _, then up to 62 letters, digits or _').openapi({ example: 'code' }),
     type: z.enum(FIELD_TYPES),
     required: z.boolean().default(false),

@@ -116,10 +116,13 @@ export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult>
     }
 
     if (cursor.rowsRead > 0 && cursor.rowsRejected / cursor.rowsRead > input.maxRejectRatio) {
+      // The load's rejects are discarded with it, so the failure itself says why rows were rejected.
+      const first = cursor.firstRejects ?? [];
+      const reasons = first.length > 0 ? `; first rejected: ${first.map((r) => `row ${r.rowNumber}: ${r.reason}`).join('; ')}` : '';
       throw ApplicationFailure.nonRetryable(
-        `${cursor.rowsRejected} of ${cursor.rowsRead} rows rejected (${pct(cursor.rowsRejected / cursor.rowsRead)}), above maxRejectRatio ${pct(input.maxRejectRatio)}; nothing was published`,
+        `${cursor.rowsRejected} of ${cursor.rowsRead} rows rejected (${pct(cursor.rowsRejected / cursor.rowsRead)}), above maxRejectRatio ${pct(input.maxRejectRatio)}; nothing was published${reasons}`,
         'TooManyRejects',
-        { rowsRead: cursor.rowsRead, rowsRejected: cursor.rowsRejected },
+        { rowsRead: cursor.rowsRead, rowsRejected: cursor.rowsRejected, firstRejects: first },
       );
     }
 

@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { PgMappingRepository } from '../../src/db/mappings.js';
-import type { MappingSpec } from '../../src/objectify/spec.js';
 import { startIngest } from '../../src/pipelines/ingest.js';
 import { startObjectify } from '../../src/pipelines/objectify.js';
 import { describeRun, type StartedRun } from '../../src/temporal/runs.js';
 import type { IngestResult } from '../../src/workflows/ingest.js';
 import type { ObjectifyResult } from '../../src/workflows/objectify.js';
 import { assetRows, exitedUnexpectedly, pendingSummary, processConfig, stepAttempts, unlessExited, withApplicationName } from '../support/faults.js';
+import { keyValueSpec } from '../support/fixtures.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { type EntryProcess, startEntry, stopEntry } from '../support/processes.js';
 import { uniqueId, waitFor } from '../support/stack.js';
@@ -36,15 +36,7 @@ afterAll(async () => {
 });
 
 it('completes ingest and objectify runs while their database connections are killed repeatedly', async () => {
-  const spec = {
-    objectType: 'pg_kill_test',
-    primaryKey: ['id'],
-    strict: false,
-    fields: [
-      { source: 'id', property: 'id', type: 'string', required: true, transform: [] },
-      { source: 'value', property: 'value', type: 'integer', required: true, transform: [] },
-    ],
-  } as MappingSpec;
+  const spec = keyValueSpec('pg_kill_test');
   const { mapping } = await new PgMappingRepository(h.pool).register(spec);
   const lines = ['id,value'];
   for (let i = 0; i < ROWS; i++) lines.push(`k${i},${i}`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Document, Packer, Paragraph } from 'docx';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
+import type { MappingSpec } from '../../src/objectify/spec.js';
 
 /** Test documents generated on the spot, so nothing binary is checked in or downloaded. */
 
@@ -12,6 +13,19 @@ export const ARTICLE = [
   'Retries, timeouts and the history of every run come from the workflow engine instead of hand-written queues.',
   'Operators read the status of each pipeline run through the API and the Temporal Web UI.',
 ].join(' ');
+
+/** A mapping of `id,value` rows: a string key and an integer, both required. */
+export function keyValueSpec(objectType: string): MappingSpec {
+  return {
+    objectType,
+    primaryKey: ['id'],
+    strict: false,
+    fields: [
+      { source: 'id', property: 'id', type: 'string', required: true, transform: [] },
+      { source: 'value', property: 'value', type: 'integer', required: true, transform: [] },
+    ],
+  };
+}
 
 /** A PDF whose pages hold the given lines (long lines wrap), with a title and optional author. */
 export async function makePdf(
