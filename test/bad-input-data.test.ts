@@ -12,6 +12,8 @@ import type { ObjectifyInput, ObjectifyResult } from '../src/workflows/objectify
 import { createTestApp, expectError, operatorCall } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { uniqueId } from './support/stack.js';
+import { zipOf } from './support/zip.js';
+
 
 // Hostile data on the real stack (Temporal, MinIO, Postgres, the in-process worker): ragged CSV,
 // wrong encodings, decompression bombs, hostile names in mapping specs, connector redirects to
@@ -456,50 +458,13 @@ function docxBomb(size: number, declare?: number): Buffer {
   const rels =
     '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>';
-  return zip([
-    { name: '[Content_Types].xml', stored: Buffer.from(contentTypes) },
-    { name: '_rels/.rels', stored: Buffer.from(rels) },
-    { name: 'word/document.xml', deflated: documentXml, size: declare ?? head.length + copies * block.length + tail.length },
+  return zipOf([
+    { name: '[Content_Types].xml', data: Buffer.from(contentTypes) },
+    { name: '_rels/.rels', data: Buffer.from(rels) },
+    { name: 'word/document.xml', data: documentXml, deflated: true, size: declare ?? head.length + copies * block.length + tail.length },
   ]);
 }
 
-/** A minimal zip writer: stored or already-deflated entries, CRCs left 0 (nothing gets as far as checking them). */
-function zip(entries: Array<{ name: string } & ({ stored: Buffer } | { deflated: Buffer; size: number })>): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const entry of entries) {
-    const name = Buffer.from(entry.name);
-    const [method, data, size] = 'stored' in entry ? [0, entry.stored, entry.stored.length] : [8, entry.deflated, entry.size];
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const header = Buffer.alloc(46);
-    header.writeUInt32LE(0x02014b50, 0);
-    header.writeUInt16LE(20, 4);
-    header.writeUInt16LE(20, 6);
-    header.writeUInt16LE(method, 10);
-    header.writeUInt32LE(data.length, 20);
-    header.writeUInt32LE(size, 24);
-    header.writeUInt16LE(name.length, 28);
-    header.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
-    central.push(header, name);
-    offset += local.length + name.length + data.length;
-  }
-  const directory = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
-}
 
 // ---------------------------------------------------------------------------------------------
 // 4. Hostile names in mapping specs

@@ -2,6 +2,7 @@ import { deflateRawSync } from 'node:zlib';
 import { Document, Packer, Paragraph } from 'docx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempFolder } from '../../test/support/fixtures.js';
+import { zipOf } from '../../test/support/zip.js';
 import { extractFile, UnsupportedContentError } from './index.js';
 import { zipExpansion } from './zip-limit.js';
 
@@ -17,39 +18,9 @@ afterAll(async () => {
 
 const MiB = 1024 * 1024;
 
-/** A zip of deflated entries; `declared` overrides an entry's stated uncompressed size (CRCs are 0: nothing here checks them). */
+/** A zip of deflated entries; `declared` overrides an entry's stated uncompressed size. */
 function deflatedZip(entries: Array<{ name: string; content: Buffer; declared?: number }>): Buffer {
-  const parts: Buffer[] = [];
-  const directory: Buffer[] = [];
-  let offset = 0;
-  for (const { name, content, declared } of entries) {
-    const nameBytes = Buffer.from(name);
-    const data = deflateRawSync(content);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(declared ?? content.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(declared ?? content.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(offset, 42);
-    parts.push(local, nameBytes, data);
-    directory.push(central, nameBytes);
-    offset += local.length + nameBytes.length + data.length;
-  }
-  const centralBytes = Buffer.concat(directory);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralBytes.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, centralBytes, end]);
+  return zipOf(entries.map((e) => ({ name: e.name, data: deflateRawSync(e.content), deflated: true, size: e.declared ?? e.content.length })));
 }
 
 describe('zipExpansion', () => {
