@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { checkHttpCsv, displayUrl, SourceStatusError } from '../connectors/http-csv.js';
-import { ResponseTooLargeError, UnsafeUrlError } from '../connectors/safe-fetch.js';
+import { checkHttpCsv, SourceStatusError } from '../connectors/http-csv.js';
+import { displayUrl, ResponseTooLargeError, UnsafeUrlError } from '../connectors/safe-fetch.js';
 import type { HttpCsvConfig, S3PrefixConfig } from '../connectors/spec.js';
 import type { HttpCsvPosition, ListedObject, PgConnectorRepository } from '../db/connectors.js';
 import type { ObjectRef } from '../s3-events/parse.js';

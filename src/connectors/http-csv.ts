@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { safeFetch, type SafeFetchOptions } from './safe-fetch.js';
+import { displayUrl, safeFetch, type SafeFetchOptions } from './safe-fetch.js';
 
 /**
  * Change detection for an `http-csv` source (a Google Sheets "export as CSV" link, say): a
@@ -51,18 +51,6 @@ export async function checkHttpCsv(url: string, previous: HttpCsvCursor, options
   return { changed: true, body: response.body, contentType: header(response.headers['content-type']), cursor };
 }
 
-/**
- * A URL as error messages and logs show it: without its query, which may carry an access token
- * (sheet export links, presigned URLs). Failure messages end up in Temporal's history and in logs.
- */
-export function displayUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    return `${url.origin}${url.pathname}${url.search ? '?…' : ''}`;
-  } catch {
-    return '(not a URL)';
-  }
-}
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

@@ -132,9 +132,20 @@ export async function safeFetch(raw: string, options: SafeFetchOptions): Promise
   }
 }
 
-/** A URL for messages: without credentials and query, where tokens travel. */
+/**
+ * A URL as error messages and logs show it: without its query, which may carry an access token
+ * (sheet export links, presigned URLs). Failure messages end up in Temporal's history and in logs.
+ */
+export function displayUrl(raw: string): string {
+  try {
+    return shown(new URL(raw));
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 function shown(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  return `${url.protocol}//${url.host}${url.pathname}${url.search ? '?…' : ''}`;
 }
 
 function request(url: URL, options: SafeFetchOptions, signal: AbortSignal): Promise<SafeResponse> {
