@@ -21,7 +21,7 @@ afterAll(async () => {
   await dropSchema?.();
 });
 
-it('runs the api process: ready on its port, documented, and stops on SIGTERM', async () => {
+it('runs the api process: ready on its port, documented, measured, and stops on SIGTERM', async () => {
   const api = startEntry('src/api/main.ts', config);
   try {
     const base = `http://127.0.0.1:${config.PORT}`;
@@ -33,6 +33,10 @@ it('runs the api process: ready on its port, documented, and stops on SIGTERM', 
     });
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string };
     expect(doc.openapi).toBe('3.1.0');
+    // The process's own metrics beside the request counts.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('harvester_api_process_cpu_user_seconds_total');
+    expect(metrics).toContain('harvester_http_requests_total{method="GET",route="/readyz",status="200"}');
   } finally {
     expect(await stopEntry(api), api.output()).toBe(0);
   }

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { ObjectHead, ObjectLocator } from '../storage/s3.js';
 import { RunWatchHub } from '../temporal/run-watch.js';
 import { errorHandler, HttpError, zodMessage } from './errors.js';
+import { ApiMetrics } from './metrics.js';
 import { findTextProblem } from '../support/text.js';
 import { connectorRoutes } from './routes/connectors.js';
 import { docsRoutes } from './routes/docs.js';
@@ -43,12 +44,15 @@ export interface AppDependencies {
    * main.ts closes it on SIGTERM so open streams end; created here when absent.
    */
   runWatch?: RunWatchHub;
+  /** Prometheus metrics served on GET /metrics; created here when absent. */
+  metrics?: ApiMetrics;
 }
 
 export type AppEnv = { Variables: { requestId: string } };
 
 /** Builds the HTTP app; tests call `app.request()` on it, `main.ts` serves it. */
-export function createApp(deps: AppDependencies): OpenAPIHono<AppEnv> {
+export function createApp(dependencies: AppDependencies): OpenAPIHono<AppEnv> {
+  const deps = { ...dependencies, metrics: dependencies.metrics ?? new ApiMetrics() };
   const app = new OpenAPIHono<AppEnv>({
     // Every validated path, query, header and JSON body of the operator API passes here.
     defaultHook: (result) => {
@@ -57,6 +61,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<AppEnv> {
       if (problem) throw new HttpError(400, 'invalid_request', problem);
     },
   });
+  app.use(deps.metrics.middleware());
   app.use(
     requestId({
       // Accept a caller's id only if it is short and plain, so it can be logged safely.
@@ -72,6 +77,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono<AppEnv> {
   });
 
   app.route('/', healthRoutes(deps.readiness));
+  // For Prometheus to scrape: unauthenticated, like /healthz; keep the port off the public edge.
+  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.route('/', docsRoutes());
   app.route('/api/v1/events', s3EventRoutes(deps));
   app.route('/api/v1/events', eventRoutes(deps));

@@ -11,6 +11,7 @@ import { createS3Client, S3Storage } from '../storage/s3.js';
 import { connectClient } from '../temporal/connection.js';
 import { RunWatchHub } from '../temporal/run-watch.js';
 import { createApp } from './app.js';
+import { ApiMetrics } from './metrics.js';
 
 // The api process: a thin composition root over createApp().
 const config = loadConfig();
@@ -33,6 +34,7 @@ const app = createApp({
   connectors: new ConnectorService({ connectors: new PgConnectorRepository(pool), mappings, temporal, config, bucketExists: (bucket) => storage.hasBucket(bucket) }),
   log,
   runWatch,
+  metrics: new ApiMetrics({ processMetrics: true }),
   readiness: {
     temporal: () => temporal.workflowService.getSystemInfo({}),
     postgres: () => pool.query('SELECT 1'),

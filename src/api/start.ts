@@ -23,7 +23,7 @@ export interface StartRequest {
  * run, the memo keeps the request's fingerprint), the traceparent's trace id in the memo, the log
  * line, and `?wait=`.
  */
-export async function handleStart(c: Context<AppEnv>, deps: Pick<AppDependencies, 'temporal' | 'log'>, request: StartRequest): Promise<Response> {
+export async function handleStart(c: Context<AppEnv>, deps: Pick<AppDependencies, 'temporal' | 'log' | 'metrics'>, request: StartRequest): Promise<Response> {
   const traceId = traceIdFromTraceparent(request.traceparent);
   const key = request.idempotencyKey;
   const workflowId = key === undefined ? undefined : keyedWorkflowId(request.pipeline, key);
@@ -37,6 +37,7 @@ export async function handleStart(c: Context<AppEnv>, deps: Pick<AppDependencies
     if (run.duplicate && workflowId && requestHash) run = (await findKeyedRun(deps.temporal, workflowId, requestHash)) ?? run;
   }
   deps.log.info({ requestId: c.get('requestId'), traceId, pipeline: request.pipeline, ...run }, run.duplicate ? 'run already started' : 'run started');
+  deps.metrics?.runStart(request.pipeline, 'api', run.duplicate);
 
   if (request.wait === undefined) return c.json(run, 202);
   return waitForOutcome(c, deps, run, parseWait(request.wait));

@@ -142,6 +142,7 @@ export function eventRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
         { requestId, webhookId: verified.webhookId, ...event, pipeline: route.pipeline, workflowId: run.workflowId, runId: run.runId },
         run.duplicate ? 'duplicate event' : 'event started a run',
       );
+      deps.metrics?.runStart(route.pipeline, 'events', run.duplicate);
       return c.json({ eventId: event.eventId, eventType: event.eventType, pipeline: route.pipeline, ...run }, 202);
     },
   );

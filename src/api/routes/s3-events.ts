@@ -49,7 +49,10 @@ export function s3EventRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
       const workflows = await Promise.all(
         decision.records.flatMap((r) => (r.action === 'ingest' ? [startIngest(deps.temporal, deps.config, r.object)] : [])),
       );
-      for (const run of workflows) deps.log.info({ requestId: c.get('requestId'), ...run }, run.duplicate ? 'duplicate S3 event' : 'ingest started');
+      for (const run of workflows) {
+        deps.log.info({ requestId: c.get('requestId'), ...run }, run.duplicate ? 'duplicate S3 event' : 'ingest started');
+        deps.metrics?.runStart('ingest', 's3', run.duplicate);
+      }
       return c.json({ workflows, ignored }, 202);
     },
   );
