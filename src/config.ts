@@ -67,6 +67,14 @@ export const configSchema = z.object({
    * back to the server. Keep it below the orchestrator's kill deadline (Kubernetes: 30 s by default).
    */
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(25),
+  /**
+   * Worker: host:port where the Temporal SDK runtime serves Prometheus metrics on /metrics
+   * (task slots, poll and schedule-to-start latencies, activity and workflow outcomes). Unset: off.
+   */
+  WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'host:port, e.g. 0.0.0.0:9464')
+    .optional(),
 
   /**
    * Connectors may fetch only public addresses; these comma-separated host or host:port entries

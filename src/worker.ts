@@ -14,7 +14,12 @@ import { createHarvesterWorker } from './temporal/worker.js';
 const config = loadConfig();
 const log = createLogger(config, 'worker');
 log.info({ config: redactConfig(config) }, 'starting worker');
-Runtime.install({ logger: temporalLogger(log) });
+Runtime.install({
+  logger: temporalLogger(log),
+  ...(config.WORKER_METRICS_ADDRESS
+    ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true } } } }
+    : {}),
+});
 
 const scratchDir = config.SCRATCH_DIR ?? join(tmpdir(), 'harvester-scratch');
 const swept = await sweepScratch(scratchDir, 24 * 60 * 60 * 1000);

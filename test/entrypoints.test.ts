@@ -43,8 +43,9 @@ it('runs the api process: ready on its port, documented, measured, and stops on 
   expect(api.output()).toContain('api stopped');
 });
 
-it('runs the worker process: polls its task queue and stops on SIGTERM', async () => {
-  const worker = startEntry('src/worker.ts', config);
+it('runs the worker process: polls its task queue, serves its metrics, and stops on SIGTERM', async () => {
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  const worker = startEntry('src/worker.ts', { ...config, WORKER_METRICS_ADDRESS: metricsAddress });
   try {
     await waitFor(() => /"state":"RUNNING"/.test(worker.output()) || undefined, {
       timeoutMs: 60_000,
@@ -52,6 +53,12 @@ it('runs the worker process: polls its task queue and stops on SIGTERM', async (
       description: 'the worker to start polling',
       failIf: () => (worker.exited() ? new Error(`worker exited:\n${worker.output()}`) : undefined),
     });
+    // The SDK runtime's exporter: its poll requests show up as they happen.
+    const metrics = await waitFor(async () => {
+      const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+      return text.includes('temporal_request_total') ? text : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200, description: 'the worker metrics to show its requests to Temporal' });
+    expect(metrics).toContain(`task_queue="${config.TEMPORAL_TASK_QUEUE}"`);
   } finally {
     expect(await stopEntry(worker), worker.output()).toBe(0);
   }
