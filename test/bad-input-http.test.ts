@@ -12,7 +12,7 @@ import { ARTICLE } from './support/fixtures.js';
 import { createTestApp, operatorHeaders } from './support/api.js';
 import { expectRefused, listWorkflowIds, newEventsSecret, signedHeaders } from './support/edge.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { startEntry, stopEntry } from './support/processes.js';
+import { exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';
 import { uniqueId, waitFor } from './support/stack.js';
 import type { StartedRun } from '../src/temporal/runs.js';
 
@@ -270,7 +270,7 @@ describe('3. body size', () => {
         timeoutMs: 60_000,
         intervalMs: 200,
         description: 'the api to answer /readyz',
-        failIf: () => (api.exited() ? new Error(`api exited:\n${api.output()}`) : undefined),
+        failIf: exitedUnexpectedly(api, 'the api'),
       });
       const total = 100 * MiB;
       const endpoints = [

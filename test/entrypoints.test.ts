@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { freePort } from '../scripts/lib/net.js';
-import { startEntry, stopEntry } from './support/processes.js';
+import { exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';
 import { prepareSchema, testConfig, waitFor } from './support/stack.js';
 
 // The two entry points as separate processes under plain Node ESM, as `npm run api` and
@@ -29,7 +29,7 @@ it('runs the api process: ready on its port, documented, measured, and stops on 
       timeoutMs: 60_000,
       intervalMs: 200,
       description: 'the api to answer /readyz',
-      failIf: () => (api.exited() ? new Error(`api exited:\n${api.output()}`) : undefined),
+      failIf: exitedUnexpectedly(api, 'the api'),
     });
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string };
     expect(doc.openapi).toBe('3.1.0');
@@ -51,7 +51,7 @@ it('runs the worker process: polls its task queue, serves its metrics, and stops
       timeoutMs: 60_000,
       intervalMs: 200,
       description: 'the worker to start polling',
-      failIf: () => (worker.exited() ? new Error(`worker exited:\n${worker.output()}`) : undefined),
+      failIf: exitedUnexpectedly(worker, 'the worker'),
     });
     // The SDK runtime's exporter: its poll requests show up as they happen.
     const metrics = await waitFor(async () => {

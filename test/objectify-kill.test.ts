@@ -6,7 +6,7 @@ import { describeRun } from '../src/temporal/runs.js';
 import type { ObjectifyResult } from '../src/workflows/objectify.js';
 import { keyValueSpec } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { type EntryProcess, startEntry, stopEntry } from './support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';
 import { waitFor } from './support/stack.js';
 
 // A worker killed with SIGKILL in the middle of a batch: the server notices the missing
@@ -56,7 +56,7 @@ it('completes after its worker is killed mid-batch, with one object per distinct
       const read = status.counters?.rowsRead ?? 0;
       return read >= 2_000 && read < ROWS ? read : undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 20, description: 'loadRows to commit its first batches', failIf: () => (first.exited() ? new Error(`worker exited:\n${first.output()}`) : undefined) },
+    { timeoutMs: 60_000, intervalMs: 20, description: 'loadRows to commit its first batches', failIf: exitedUnexpectedly(first, 'the worker') },
   );
   expect(await stopEntry(first, 'SIGKILL')).toBeNull();
 

@@ -1,3 +1,4 @@
+import { textFlaw } from '../support/text.js';
 import type { DateFormat, FieldMapping, FieldType, MappingSpec, Transform } from './spec.js';
 
 export type ConvertResult =
@@ -158,13 +159,10 @@ export function unstorable(value: unknown): string | null {
   return null;
 }
 
-const SUSPECT = /[\0\uD800-\uDFFF]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function textProblem(text: string): string | null {
-  if (!SUSPECT.test(text)) return null;
-  if (text.includes('\0')) return 'contains a NUL character (U+0000), which cannot be stored';
-  if (LONE_SURROGATE.test(text)) return 'contains an unpaired UTF-16 surrogate, which is not Unicode text';
+  const flaw = textFlaw(text);
+  if (flaw === 'nul') return 'contains a NUL character (U+0000), which cannot be stored';
+  if (flaw === 'lone-surrogate') return 'contains an unpaired UTF-16 surrogate, which is not Unicode text';
   return null;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUCKET_NAME, MAX_KEY_BYTES, objectKeyProblem } from '../storage/s3.js';
 
 /**
  * Parsing of S3 event notification bodies, in both shapes Harvester receives:
@@ -37,8 +38,6 @@ export class S3EventError extends Error {
 // legal-hold changes (PutTagging, PutRetention, PutLegalHold): those do not change the content.
 const CONTENT_EVENTS = new Set(['Put', 'Post', 'Copy', 'CompleteMultipartUpload']);
 
-/** S3's limit on key length, in UTF-8 bytes. */
-export const MAX_KEY_BYTES = 1024;
 /** S3's limit on object size (5 TiB); anything larger is not a real notification. */
 const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 
@@ -48,9 +47,7 @@ const recordSchema = z.object({
     bucket: z.object({
       name: z
         .string()
-        .min(3)
-        .max(63)
-        .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'not a valid S3 bucket name'),
+        .regex(BUCKET_NAME, 'not a valid S3 bucket name'),
     }),
     object: z.object({
       key: z.string().min(1).max(3 * MAX_KEY_BYTES),
@@ -117,12 +114,8 @@ export function decodeKey(raw: string, index = 0): string {
   } catch {
     throw new S3EventError(`Records[${index}]: s3.object.key is not valid percent-encoding`);
   }
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-    throw new S3EventError(`Records[${index}]: s3.object.key is longer than ${MAX_KEY_BYTES} bytes`);
-  }
-  if (key.includes('\0')) {
-    throw new S3EventError(`Records[${index}]: s3.object.key contains a NUL byte`);
-  }
+  const problem = objectKeyProblem(key);
+  if (problem) throw new S3EventError(`Records[${index}]: s3.object.key: ${problem}`);
   return key;
 }
 

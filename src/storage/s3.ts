@@ -181,12 +181,15 @@ function toHead(out: { ETag?: string; VersionId?: string; ContentLength?: number
 /** S3's bucket naming rule: 3 to 63 lowercase letters, digits, dots and dashes. */
 export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** S3's limit on key length, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
 /** Why a string cannot be an S3 object key, or undefined when it can. */
 export function objectKeyProblem(key: string): string | undefined {
   if (key.length === 0) return 'the key is empty';
   const text = textProblem(key, 'the key');
   if (text) return text;
-  if (Buffer.byteLength(key, 'utf8') > 1024) return 'the key is longer than 1024 UTF-8 bytes';
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return `the key is longer than ${MAX_KEY_BYTES} bytes (UTF-8)`;
   return undefined;
 }
 

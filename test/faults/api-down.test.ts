@@ -1,9 +1,9 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/net.js';
-import { assetRows, exitedUnexpectedly } from '../support/faults.js';
+import { assetRows } from '../support/faults.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { type EntryProcess, startEntry, stopEntry } from '../support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from '../support/processes.js';
 import { type OwnMinio, startOwnMinio } from '../support/servers.js';
 import { waitFor } from '../support/stack.js';
 

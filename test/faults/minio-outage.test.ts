@@ -6,10 +6,10 @@ import { freePort } from '../../scripts/lib/net.js';
 import { startIngest } from '../../src/pipelines/ingest.js';
 import type { StartedRun } from '../../src/temporal/runs.js';
 import type { IngestResult } from '../../src/workflows/ingest.js';
-import { assetRows, exitedUnexpectedly, failedAttempts, filesUnder, processConfig, runningAttempt } from '../support/faults.js';
+import { assetRows, failedAttempts, filesUnder, processConfig, runningAttempt } from '../support/faults.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { type HoldingProxy, startHoldingProxy } from '../support/holding-proxy.js';
-import { type EntryProcess, startEntry, stopEntry } from '../support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from '../support/processes.js';
 import { type OwnMinio, startOwnMinio } from '../support/servers.js';
 import { waitFor } from '../support/stack.js';
 

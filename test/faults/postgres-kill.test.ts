@@ -6,10 +6,10 @@ import { startObjectify } from '../../src/pipelines/objectify.js';
 import { describeRun, type StartedRun } from '../../src/temporal/runs.js';
 import type { IngestResult } from '../../src/workflows/ingest.js';
 import type { ObjectifyResult } from '../../src/workflows/objectify.js';
-import { assetRows, exitedUnexpectedly, pendingSummary, processConfig, stepAttempts, unlessExited, withApplicationName } from '../support/faults.js';
+import { assetRows, pendingSummary, processConfig, stepAttempts, withApplicationName } from '../support/faults.js';
 import { keyValueSpec } from '../support/fixtures.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { type EntryProcess, startEntry, stopEntry } from '../support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry, unlessExited } from '../support/processes.js';
 import { uniqueId, waitFor } from '../support/stack.js';
 
 // The worker's Postgres connections are killed with pg_terminate_backend, round after round,

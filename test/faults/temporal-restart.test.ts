@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startIngest } from '../../src/pipelines/ingest.js';
 import type { IngestResult } from '../../src/workflows/ingest.js';
-import { assetRows, exitedUnexpectedly } from '../support/faults.js';
+import { assetRows } from '../support/faults.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { type EntryProcess, startEntry, stopEntry } from '../support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from '../support/processes.js';
 import { type RestartableServer, startOwnTemporal } from '../support/servers.js';
 import { waitFor } from '../support/stack.js';
 

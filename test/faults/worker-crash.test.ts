@@ -6,11 +6,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startIngest } from '../../src/pipelines/ingest.js';
 import type { StartedRun } from '../../src/temporal/runs.js';
 import type { IngestResult } from '../../src/workflows/ingest.js';
-import { assetRows, exitedUnexpectedly, filesUnder, processConfig, runningAttempt, startPollingWorker, stepAttempts, withApplicationName } from '../support/faults.js';
+import { assetRows, filesUnder, processConfig, runningAttempt, stepAttempts, withApplicationName } from '../support/faults.js';
 import { ARTICLE } from '../support/fixtures.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { type HoldingProxy, startHoldingProxy } from '../support/holding-proxy.js';
-import { type EntryProcess, stopEntry } from '../support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startPollingWorker, stopEntry } from '../support/processes.js';
 import { uniqueId, waitFor } from '../support/stack.js';
 
 // Worker processes killed in the middle of an ingest step. The worker talks to MinIO through a

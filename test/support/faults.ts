@@ -4,8 +4,6 @@ import proto from '@temporalio/proto';
 import type pg from 'pg';
 import type { Config } from '../../src/config.js';
 import { condenseHistory } from '../../src/temporal/history.js';
-import { type EntryProcess, startEntry } from './processes.js';
-import { waitFor } from './stack.js';
 
 const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
@@ -63,11 +61,6 @@ export function processConfig(config: Config, overrides: Partial<Record<keyof Co
   return { ...config, ...overrides } as Config;
 }
 
-/** For waitFor's failIf: a process under test that died when it should not have. */
-export function exitedUnexpectedly(proc: EntryProcess, what: string): () => Error | undefined {
-  return () => (proc.exited() ? new Error(`${what} exited (${String(proc.child.exitCode ?? proc.child.signalCode)}):\n${proc.output().slice(-4000)}`) : undefined);
-}
-
 /**
  * The database URL with an application name of its own (it wins over the pool's "harvester"),
  * so a test can find the connections of the process under test in pg_stat_activity among those
@@ -77,27 +70,4 @@ export function withApplicationName(databaseUrl: string, name: string): string {
   const url = new URL(databaseUrl);
   url.searchParams.set('application_name', name);
   return url.toString();
-}
-
-/**
- * A worker process (src/worker.ts) that is polling its task queue: a signal sent after this
- * reaches a worker that handles it (before, it would meet Node's default handler). Needs
- * LOG_LEVEL info or lower, where the SDK logs its state changes.
- */
-export async function startPollingWorker(config: Config): Promise<EntryProcess> {
-  const worker = startEntry('src/worker.ts', config);
-  await waitFor(() => /"state":"RUNNING"/.test(worker.output()), {
-    timeoutMs: 90_000,
-    description: 'the worker to start polling',
-    failIf: exitedUnexpectedly(worker, 'the worker'),
-  });
-  return worker;
-}
-
-/** The promise, unless the process under test exits first: then a failure with its output. */
-export function unlessExited<T>(promise: Promise<T>, proc: EntryProcess, what: string): Promise<T> {
-  const died = proc.exit.then((code) => {
-    throw new Error(`${what} exited (${String(code ?? proc.child.signalCode)}):\n${proc.output().slice(-4000)}`);
-  });
-  return Promise.race([promise, died]);
 }

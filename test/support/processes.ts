@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Config } from '../../src/config.js';
+import { waitFor } from './stack.js';
 
 /** An entry point (`src/api/main.ts`, `src/worker.ts`) as its own process, configured by `config`. */
 export interface EntryProcess {
@@ -30,4 +31,32 @@ export async function stopEntry(proc: EntryProcess, signal: NodeJS.Signals = 'SI
   if (proc.exited()) return proc.child.exitCode;
   proc.child.kill(signal);
   return proc.exit;
+}
+
+/** For waitFor's failIf: a process under test that died when it should not have. */
+export function exitedUnexpectedly(proc: EntryProcess, what: string): () => Error | undefined {
+  return () => (proc.exited() ? new Error(`${what} exited (${String(proc.child.exitCode ?? proc.child.signalCode)}):\n${proc.output().slice(-4000)}`) : undefined);
+}
+
+/** The promise, unless the process under test exits first: then a failure with its output. */
+export function unlessExited<T>(promise: Promise<T>, proc: EntryProcess, what: string): Promise<T> {
+  const died = proc.exit.then((code) => {
+    throw new Error(`${what} exited (${String(code ?? proc.child.signalCode)}):\n${proc.output().slice(-4000)}`);
+  });
+  return Promise.race([promise, died]);
+}
+
+/**
+ * A worker process (src/worker.ts) that is polling its task queue: a signal sent after this
+ * reaches a worker that handles it (before, it would meet Node's default handler). Needs
+ * LOG_LEVEL info or lower, where the SDK logs its state changes.
+ */
+export async function startPollingWorker(config: Config): Promise<EntryProcess> {
+  const worker = startEntry('src/worker.ts', config);
+  await waitFor(() => /"state":"RUNNING"/.test(worker.output()), {
+    timeoutMs: 90_000,
+    description: 'the worker to start polling',
+    failIf: exitedUnexpectedly(worker, 'the worker'),
+  });
+  return worker;
 }
