@@ -27,6 +27,16 @@ export const configSchema = z.object({
   /** Temporal Cloud / secured clusters: API key sent as a bearer token; implies TLS. */
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: bool.default(false),
+  /**
+   * Mutual TLS (a self-hosted cluster that checks client certificates): PEM files of the client
+   * certificate and its key; both or neither. Any TEMPORAL_TLS_* path implies TLS.
+   */
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+  /** PEM file of the CA that signed the server's certificate, when it is not a public one. */
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+  /** The name to expect in the server's certificate, when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
 
   DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/harvester'),
   /** Postgres schema holding Harvester's tables (tests use one schema per test file). */
@@ -75,6 +85,11 @@ export const configSchema = z.object({
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, 'host:port, e.g. 0.0.0.0:9464')
     .optional(),
+  /**
+   * Worker: the workflow bundle built ahead by `npm run build:workflows` (the container image
+   * sets it). Unset: the worker bundles the workflow sources when it starts (development).
+   */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 
   /**
    * Connectors may fetch only public addresses; these comma-separated host or host:port entries

@@ -27,11 +27,15 @@ if (swept > 0) log.info({ swept, scratchDir }, 'removed scratch folders of runs 
 
 const pool = createPool(config, 10, (err) => log.warn({ err }, 'idle database connection lost; the pool reconnects'));
 const connection = await connectWorker(config);
+// Production loads the bundle built ahead (npm run build:workflows); development bundles the sources.
+const bundle = config.WORKFLOW_BUNDLE_PATH;
+log.info(bundle ? { workflowBundle: bundle } : {}, bundle ? 'loading the prebuilt workflow bundle' : 'bundling the workflow sources');
 const worker = await createHarvesterWorker({
   config,
   connection,
   activities: createActivities({ config, pool, scratchDir }),
   shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+  ...(bundle ? { workflowBundle: { codePath: bundle } } : {}),
 });
 try {
   await worker.run();

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensureBinaries } from '../scripts/lib/binaries.js';
+import { ensureBinaries, SERVERS, TEST_TOOLS } from '../scripts/lib/binaries.js';
 import { scriptLog } from '../scripts/lib/cli.js';
 import { setUpBuckets, startMinio } from '../scripts/lib/minio.js';
 import { freePort } from '../scripts/lib/net.js';
@@ -33,7 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   try {
     const started = Date.now();
-    const binaries = await ensureBinaries(base, log);
+    const binaries = await ensureBinaries(base, log, { names: [...SERVERS, ...TEST_TOOLS] });
 
     const dataDir = await mkdtemp(join(tmpdir(), 'harvester-test-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
@@ -72,6 +72,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
     project.provide('temporalBinary', binaries.temporal);
     project.provide('minioBinary', binaries.minio);
+    project.provide('composeConfigBinary', binaries['compose-config']);
+    project.provide('kubectlValidateBinary', binaries['kubectl-validate']);
     project.provide('temporalAddress', temporal.address);
     project.provide('temporalNamespace', namespace);
     project.provide('s3Endpoint', minio.address);

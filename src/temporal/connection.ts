@@ -1,17 +1,53 @@
-import { Client, Connection } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { Config } from '../config.js';
+import { type Config, ConfigError } from '../config.js';
 
-type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
+export type TemporalConfig = Pick<
+  Config,
+  | 'TEMPORAL_ADDRESS'
+  | 'TEMPORAL_NAMESPACE'
+  | 'TEMPORAL_API_KEY'
+  | 'TEMPORAL_TLS'
+  | 'TEMPORAL_TLS_CLIENT_CERT_PATH'
+  | 'TEMPORAL_TLS_CLIENT_KEY_PATH'
+  | 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'
+  | 'TEMPORAL_TLS_SERVER_NAME'
+>;
 
-function connectionOptions(config: TemporalConfig) {
-  // An API key (Temporal Cloud) only travels over TLS.
-  const tls = config.TEMPORAL_TLS || config.TEMPORAL_API_KEY !== undefined;
+/**
+ * How to reach Temporal: plain gRPC (the dev server), TLS with an API key (Temporal Cloud), or
+ * TLS with a client certificate and a private CA (a self-hosted cluster with mutual TLS). The
+ * certificate files are read once, here, so a missing file fails at start with its name.
+ */
+export function connectionOptions(config: TemporalConfig): { address: string; tls: TLSConfig | undefined; apiKey: string | undefined } {
+  const { TEMPORAL_TLS_CLIENT_CERT_PATH: certPath, TEMPORAL_TLS_CLIENT_KEY_PATH: keyPath } = config;
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError(['TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH: set both (mutual TLS) or neither']);
+  }
+  const caPath = config.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
+  const serverName = config.TEMPORAL_TLS_SERVER_NAME;
+  // An API key only travels over TLS; so does a client certificate.
+  const tls = config.TEMPORAL_TLS || config.TEMPORAL_API_KEY !== undefined || [certPath, caPath, serverName].some((v) => v !== undefined);
   return {
     address: config.TEMPORAL_ADDRESS,
-    tls: tls ? {} : undefined,
+    tls: tls
+      ? {
+          ...(certPath && keyPath ? { clientCertPair: { crt: readPem(certPath, 'TEMPORAL_TLS_CLIENT_CERT_PATH'), key: readPem(keyPath, 'TEMPORAL_TLS_CLIENT_KEY_PATH') } } : {}),
+          ...(caPath ? { serverRootCACertificate: readPem(caPath, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH') } : {}),
+          ...(serverName ? { serverNameOverride: serverName } : {}),
+        }
+      : undefined,
     apiKey: config.TEMPORAL_API_KEY,
   };
+}
+
+function readPem(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError([`${setting}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+  }
 }
 
 /** The client the api uses to start, describe, query and cancel workflows. */

@@ -15,11 +15,23 @@ function workflowModule(name: string): string {
 
 const workflowsPath = (): string => workflowModule('index');
 
+/**
+ * What a workflow bundle is made of: the workflows and the workflow interceptor modules. The
+ * worker bundles them when it starts (development); `npm run build:workflows` bundles them ahead
+ * for production (scripts/bundle-workflows.ts), and tests bundle them once per file.
+ */
+export function workflowBundleSources(): { workflowsPath: string; workflowInterceptorModules: string[] } {
+  return { workflowsPath: workflowsPath(), workflowInterceptorModules: [workflowModule('interceptors')] };
+}
+
 export interface HarvesterWorkerOptions {
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE'>;
   connection: NativeConnection;
   activities: object;
-  /** A prebuilt workflow bundle (tests build it once); otherwise the sources are bundled. */
+  /**
+   * A workflow bundle built ahead from workflowBundleSources() (production, and tests that build
+   * it once); otherwise the worker bundles the sources when it starts.
+   */
   workflowBundle?: WorkflowBundleOption;
   /** Extra worker identity, shown in the Temporal UI's pending activities. */
   identity?: string;
@@ -28,11 +40,10 @@ export interface HarvesterWorkerOptions {
 }
 
 export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<Worker> {
-  // A prebuilt bundle must have been built with the interceptors module (bundleWorkflowCode's
-  // workflowInterceptorModules); from sources the worker bundles both.
+  // A bundle built ahead already holds the workflow interceptor modules.
   const workflows = options.workflowBundle
     ? { workflowBundle: options.workflowBundle, interceptors: { activity: [activityTraceInterceptor] } }
-    : { workflowsPath: workflowsPath(), interceptors: { workflowModules: [workflowModule('interceptors')], activity: [activityTraceInterceptor] } };
+    : fromSources(workflowBundleSources());
   return Worker.create({
     connection: options.connection,
     namespace: options.config.TEMPORAL_NAMESPACE,
@@ -47,6 +58,10 @@ export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<
     // heartbeats back for up to 80% of the heartbeat timeout, delaying a cancel by a minute.
     maxHeartbeatThrottleInterval: '2 seconds',
   });
+}
+
+function fromSources(sources: ReturnType<typeof workflowBundleSources>) {
+  return { workflowsPath: sources.workflowsPath, interceptors: { workflowModules: sources.workflowInterceptorModules, activity: [activityTraceInterceptor] } };
 }
 
 export { workflowsPath };

@@ -7,6 +7,9 @@ declare module 'vitest' {
     /** The cached server binaries, for fault tests that run (and stop) servers of their own. */
     temporalBinary: string;
     minioBinary: string;
+    /** Validators of docker-compose.yml (tools/compose-config) and deploy/ (kubectl-validate). */
+    composeConfigBinary: string;
+    kubectlValidateBinary: string;
     /** host:port of the Temporal dev server (headless, fresh SQLite file). */
     temporalAddress: string;
     temporalNamespace: string;

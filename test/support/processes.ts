@@ -13,13 +13,21 @@ export interface EntryProcess {
   exit: Promise<number | null>;
 }
 
-export function startEntry(entry: string, config: Config): EntryProcess {
+export interface StartEntryOptions {
+  /** Where it runs (default: the repository). */
+  cwd?: string;
+  /** A compiled `.js` entry runs under plain Node, as in the container image; default false. */
+  compiled?: boolean;
+}
+
+export function startEntry(entry: string, config: Config, options: StartEntryOptions = {}): EntryProcess {
   let output = '';
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   for (const [key, value] of Object.entries(config)) if (value !== undefined) env[key] = String(value);
   // Node itself with tsx's loader, not the tsx wrapper: a signal reaches the process that runs the
   // code (the wrapper would pass SIGTERM on, but SIGKILL would leave its child running).
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = options.compiled ? [entry] : ['--import', 'tsx', entry];
+  const child = spawn(process.execPath, args, { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = (once(child, 'exit') as Promise<[number | null]>).then(([code]) => code);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { setUpBuckets, startMinio } from '../../scripts/lib/minio.js';
 import { freePort } from '../../scripts/lib/net.js';
-import { startTemporal } from '../../scripts/lib/temporal.js';
+import { type RunningServer, startTemporal } from '../../scripts/lib/temporal.js';
+import { waitFor } from '../../scripts/lib/wait.js';
 import './context.js';
 
 /**
@@ -50,12 +51,32 @@ async function restartable(prefix: string, launch: (dataDir: string, port: numbe
   };
 }
 
-/** A Temporal dev server with its own SQLite file; runs survive stop() and start(). */
-export function startOwnTemporal(): Promise<RestartableServer & { namespace: string }> {
+/**
+ * A Temporal dev server with its own SQLite file; runs survive stop() and start(). Headless unless
+ * given a `uiPort`: then its Web UI serves on that port too, and (re)starts resolve once it answers.
+ */
+export function startOwnTemporal(options: { uiPort?: number } = {}): Promise<RestartableServer & { namespace: string }> {
   const namespace = inject('temporalNamespace');
-  return restartable('harvester-fault-temporal-', (dataDir, port) =>
-    startTemporal({ binary: inject('temporalBinary'), dataDir, port, namespace, log: quiet, env: process.env }),
-  ).then((server) => ({ ...server, namespace }));
+  const { uiPort } = options;
+  return restartable('harvester-fault-temporal-', async (dataDir, port) => {
+    const server = await startTemporal({ binary: inject('temporalBinary'), dataDir, port, uiPort, namespace, log: quiet, env: process.env });
+    if (uiPort !== undefined) await untilUiServes(server, `http://127.0.0.1:${uiPort}`);
+    return server;
+  }).then((server) => ({ ...server, namespace }));
+}
+
+/** startTemporal waits for gRPC only; the UI server is another listener, ready when its settings call answers. */
+async function untilUiServes(server: RunningServer, uiUrl: string): Promise<void> {
+  try {
+    await waitFor(async () => (await fetch(`${uiUrl}/api/v1/settings`, { signal: AbortSignal.timeout(2_000) })).ok, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      description: `the Temporal Web UI on ${uiUrl}`,
+    });
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
 }
 
 export interface OwnMinio extends RestartableServer {
