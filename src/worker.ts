@@ -6,6 +6,7 @@ import { sweepScratch } from './activities/support.js';
 import { loadConfig, redactConfig } from './config.js';
 import { createPool } from './db/pool.js';
 import { createLogger, temporalLogger } from './logger.js';
+import { startTracing } from './telemetry.js';
 import { connectWorker } from './temporal/connection.js';
 import { createHarvesterWorker } from './temporal/worker.js';
 
@@ -20,6 +21,9 @@ Runtime.install({
     ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS, countersTotalSuffix: true, useSecondsForDurations: true } } } }
     : {}),
 });
+
+const tracing = startTracing('harvester-worker');
+log.info({ tracing: tracing.description }, tracing.enabled ? 'tracing on' : 'tracing off (no OTEL_* exporter set)');
 
 const scratchDir = config.SCRATCH_DIR ?? join(tmpdir(), 'harvester-scratch');
 const swept = await sweepScratch(scratchDir, 24 * 60 * 60 * 1000);
@@ -36,10 +40,11 @@ const worker = await createHarvesterWorker({
   activities: createActivities({ config, pool, scratchDir }),
   shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
   ...(bundle ? { workflowBundle: { codePath: bundle } } : {}),
+  tracing,
 });
 try {
   await worker.run();
 } finally {
-  await Promise.allSettled([pool.end(), connection.close()]);
+  await Promise.allSettled([pool.end(), connection.close(), tracing.shutdown()]);
   log.info('worker stopped');
 }

@@ -24,6 +24,7 @@ import { runControlRoutes } from './routes/run-control.js';
 import { runHistoryRoutes } from './routes/run-history.js';
 import { runStreamRoutes } from './routes/run-stream.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { traceRequests } from './trace.js';
 
 export interface AppDependencies {
   config: Config;
@@ -61,6 +62,7 @@ export function createApp(dependencies: AppDependencies): OpenAPIHono<AppEnv> {
       if (problem) throw new HttpError(400, 'invalid_request', problem);
     },
   });
+  app.use(traceRequests());
   app.use(deps.metrics.middleware());
   app.use(
     requestId({

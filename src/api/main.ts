@@ -7,6 +7,7 @@ import { PgMappingRepository } from '../db/mappings.js';
 import { PgObjectReader } from '../db/objects.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
+import { startTracing } from '../telemetry.js';
 import { createS3Client, S3Storage } from '../storage/s3.js';
 import { connectClient } from '../temporal/connection.js';
 import { RunWatchHub } from '../temporal/run-watch.js';
@@ -17,6 +18,9 @@ import { ApiMetrics } from './metrics.js';
 const config = loadConfig();
 const log = createLogger(config, 'api');
 log.info({ config: redactConfig(config) }, 'starting api');
+// Before the Temporal client exists: its interceptor reads the registered propagator.
+const tracing = startTracing('harvester-api');
+log.info({ tracing: tracing.description }, tracing.enabled ? 'tracing on' : 'tracing off (no OTEL_* exporter set)');
 
 const temporal = await connectClient(config);
 const pool = createPool(config, 4, (err) => log.warn({ err }, 'idle database connection lost; the pool reconnects'));
@@ -55,7 +59,7 @@ async function shutdown(signal: string): Promise<void> {
   runWatch.close();
   // Stop accepting requests, let in-flight ones finish, then release connections.
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  await Promise.allSettled([pool.end(), temporal.connection.close()]);
+  await Promise.allSettled([pool.end(), temporal.connection.close(), tracing.shutdown()]);
   log.info('api stopped');
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
@@ -54,9 +54,7 @@ export class ApiMetrics {
     return async (c, next) => {
       const started = performance.now();
       await next();
-      // The handler's pattern: the last matched route that is not a middleware (method ALL).
-      const handler = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
-      const route = handler?.path ?? 'unmatched';
+      const route = routePattern(c);
       const status = String(c.res.status);
       this.requests.inc({ method: c.req.method, route, status });
       this.latency.observe({ method: c.req.method, route }, (performance.now() - started) / 1000);
@@ -64,4 +62,10 @@ export class ApiMetrics {
       if (webhook && c.res.status >= 400) this.webhookRejects.inc({ endpoint: webhook, status });
     };
   }
+}
+
+/** The pattern of the route that answered (`/api/v1/workflows/:id`), or `unmatched`. */
+export function routePattern(c: Context): string {
+  // The handler: the last matched route that is not a middleware (method ALL).
+  return matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched';
 }

@@ -1,3 +1,7 @@
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api';
+import type { MiddlewareHandler } from 'hono';
+import { routePattern } from './metrics.js';
+
 /**
  * Trace ids as W3C Trace Context writes them: 32 lowercase hex digits, not all zero. They come
  * from an event's `trace_id` or a caller's `traceparent` header and travel with the run (memo)
@@ -17,4 +21,34 @@ export function traceIdFromTraceparent(header: string | undefined): string | und
   if (!match || match[1] === 'ff') return undefined;
   const traceId = match[2]!;
   return isTraceId(traceId) && !/^0+$/.test(match[3]!) ? traceId : undefined;
+}
+
+const headerGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+/**
+ * A server span per request, continuing the caller's `traceparent` (W3C Trace Context). It is the
+ * active context while the handler runs, so a workflow started there joins the trace. Without a
+ * registered tracer provider (tracing off) the spans are no-ops.
+ */
+export function traceRequests(): MiddlewareHandler {
+  const tracer = trace.getTracer('harvester-api');
+  return async (c, next) => {
+    const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
+    const span = tracer.startSpan(c.req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': c.req.method } }, parent);
+    try {
+      await context.with(trace.setSpan(parent, span), next);
+    } finally {
+      const route = routePattern(c);
+      span.updateName(`${c.req.method} ${route}`);
+      span.setAttribute('http.route', route);
+      span.setAttribute('http.response.status_code', c.res.status);
+      const requestId = c.get('requestId') as unknown;
+      if (typeof requestId === 'string') span.setAttribute('harvester.request_id', requestId);
+      if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+  };
 }

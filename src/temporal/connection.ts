@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
 import { type Config, ConfigError } from '../config.js';
 
@@ -50,10 +51,14 @@ function readPem(path: string, setting: string): Buffer {
   }
 }
 
-/** The client the api uses to start, describe, query and cancel workflows. */
+/**
+ * The client the api uses to start, describe, query and cancel workflows. Its OpenTelemetry
+ * interceptor puts the current trace context into each start, so the run continues the trace of
+ * the request that started it (with tracing off there is no context to carry).
+ */
 export async function connectClient(config: TemporalConfig): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 }
 
 /** The worker's connection (the Rust core's own gRPC client). */

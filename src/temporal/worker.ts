@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { type ActivityInterceptorsFactory, type NativeConnection, type ReplayWorkerOptions, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config.js';
+import { disabledTracing, type Tracing } from '../telemetry.js';
 import { activityTraceInterceptor } from './trace.js';
 
 // Under tsx the sources are .ts; after `npm run build` they are .js next to this file.
@@ -21,8 +28,21 @@ const workflowsPath = (): string => workflowModule('index');
  * for production (scripts/bundle-workflows.ts), and tests bundle them once per file.
  */
 export function workflowBundleSources(): { workflowsPath: string; workflowInterceptorModules: string[] } {
-  return { workflowsPath: workflowsPath(), workflowInterceptorModules: [workflowModule('interceptors')] };
+  return {
+    workflowsPath: workflowsPath(),
+    // Ours (the trace id in logs and activity headers) and OpenTelemetry's (workflow spans, and
+    // the trace context carried on to activities and child workflows).
+    workflowInterceptorModules: [workflowModule('interceptors'), OTEL_WORKFLOW_INTERCEPTORS],
+  };
 }
+
+const OTEL_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+/** Each activity runs in a span of the run's trace, and its log lines carry the trace ids. */
+const activityInterceptors: ActivityInterceptorsFactory[] = [
+  activityTraceInterceptor,
+  (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
+];
 
 export interface HarvesterWorkerOptions {
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE'>;
@@ -37,19 +57,25 @@ export interface HarvesterWorkerOptions {
   identity?: string;
   /** On SIGTERM, how long running activities may go on before they are cancelled (default 30). */
   shutdownGraceSeconds?: number;
+  /** Where workflow spans go (src/telemetry.ts); off when not given. */
+  tracing?: Tracing;
 }
 
 export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<Worker> {
   // A bundle built ahead already holds the workflow interceptor modules.
   const workflows = options.workflowBundle
-    ? { workflowBundle: options.workflowBundle, interceptors: { activity: [activityTraceInterceptor] } }
+    ? { workflowBundle: options.workflowBundle, interceptors: { activity: activityInterceptors } }
     : fromSources(workflowBundleSources());
+  const tracing = options.tracing ?? disabledTracing();
   return Worker.create({
     connection: options.connection,
     namespace: options.config.TEMPORAL_NAMESPACE,
     taskQueue: options.config.TEMPORAL_TASK_QUEUE,
     activities: options.activities,
     ...workflows,
+    // Workflow spans are made inside the sandbox and leave it through this sink, also when
+    // tracing is off (then they are dropped): the bundle's interceptors always call it.
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
     ...(options.identity ? { identity: options.identity } : {}),
     // On SIGTERM, running activities get this long to finish before they are cancelled and
     // handed back to the server for another worker.
@@ -60,8 +86,18 @@ export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<
   });
 }
 
-function fromSources(sources: ReturnType<typeof workflowBundleSources>) {
-  return { workflowsPath: sources.workflowsPath, interceptors: { workflowModules: sources.workflowInterceptorModules, activity: [activityTraceInterceptor] } };
+/** What a replay of recorded histories runs: the workflows with the production interceptors. */
+export function replayOptions(): ReplayWorkerOptions {
+  const sources = workflowBundleSources();
+  const tracing = disabledTracing();
+  return {
+    workflowsPath: sources.workflowsPath,
+    interceptors: { workflowModules: sources.workflowInterceptorModules },
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
 }
 
-export { workflowsPath };
+function fromSources(sources: ReturnType<typeof workflowBundleSources>) {
+  return { workflowsPath: sources.workflowsPath, interceptors: { workflowModules: sources.workflowInterceptorModules, activity: activityInterceptors } };
+}
+

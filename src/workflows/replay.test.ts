@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { workflowsPath } from '../temporal/worker.js';
+import { replayOptions } from '../temporal/worker.js';
 
 // Determinism guard: histories recorded from real runs (test/histories/<workflow type>/*.json,
 // written by `npm run record-history`) must replay against the current workflow code. A change that
-// would break running workflows fails here with a DeterminismViolationError.
+// would break running workflows fails here with a DeterminismViolationError. They replay with the
+// workflow interceptors a production worker bundles (ours and OpenTelemetry's).
 
 const HISTORIES = fileURLToPath(new URL('../../test/histories', import.meta.url));
 
@@ -36,6 +37,6 @@ describe('replay of recorded histories', () => {
     // Recorded with protobufjs' toJSON (enum names, base64 bytes, string longs); fromObject is its
     // inverse. (The SDK's historyFromJSON trips over npm's duplicated protobufjs copies.)
     const history = proto.temporal.api.history.v1.History.fromObject(JSON.parse(await readFile(file, 'utf8')) as object);
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history);
+    await Worker.runReplayHistory(replayOptions(), history);
   });
 });
