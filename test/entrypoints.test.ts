@@ -11,11 +11,39 @@ import { prepareSchema, testConfig, waitFor } from './support/stack.js';
 let config: Config;
 let dropSchema: () => Promise<void>;
 
+/** Distinct values for every secret, so a test can look for them in the logs. */
+const SECRETS = {
+  API_KEY: 'secret-api-key-5f1c',
+  WEBHOOK_TOKEN: 'secret-webhook-token-93ab',
+  EVENTS_SECRET: 'whsec_c2VjcmV0LWV2ZW50cy1zZWNyZXQtNzdkMg==',
+  DB_PASSWORD: 'secret-db-password-0e4d',
+};
+
 beforeAll(async () => {
   // info: the test reads the processes' own start and stop lines.
-  config = testConfig({ PORT: String(await freePort()), LOG_LEVEL: 'info' });
+  const base = testConfig();
+  // The local Postgres trusts its clients, so the password is sent and ignored: only its
+  // appearance in the logs matters here.
+  const databaseUrl = new URL(base.DATABASE_URL);
+  databaseUrl.password = SECRETS.DB_PASSWORD;
+  config = testConfig({
+    PORT: String(await freePort()),
+    LOG_LEVEL: 'info',
+    DATABASE_SCHEMA: base.DATABASE_SCHEMA,
+    DATABASE_URL: databaseUrl.toString(),
+    API_KEY: SECRETS.API_KEY,
+    WEBHOOK_TOKEN: SECRETS.WEBHOOK_TOKEN,
+    EVENTS_SECRET: SECRETS.EVENTS_SECRET,
+  });
   dropSchema = await prepareSchema(config);
 });
+
+/** No secret of the config in a process's output (its start-up line logs the whole config). */
+function expectNoSecrets(output: string): void {
+  for (const [name, value] of [...Object.entries(SECRETS), ['S3_SECRET_ACCESS_KEY', config.S3_SECRET_ACCESS_KEY]]) {
+    expect(output.includes(value!), `${name} appears in the output`).toBe(false);
+  }
+}
 
 afterAll(async () => {
   await dropSchema?.();
@@ -37,10 +65,16 @@ it('runs the api process: ready on its port, documented, measured, and stops on 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('harvester_api_process_cpu_user_seconds_total');
     expect(metrics).toContain('harvester_http_requests_total{method="GET",route="/readyz",status="200"}');
+    // Requests that carry the secrets, rightly and wrongly, are logged without them.
+    const auth = { authorization: `Bearer ${SECRETS.API_KEY}` };
+    expect((await fetch(`${base}/api/v1/workflows?pageSize=1`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}/api/v1/events/s3`, { method: 'POST', headers: { authorization: `Bearer ${SECRETS.API_KEY}`, 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
   } finally {
     expect(await stopEntry(api), api.output()).toBe(0);
   }
   expect(api.output()).toContain('api stopped');
+  expect(api.output()).toContain('"API_KEY":"***"');
+  expectNoSecrets(api.output());
 });
 
 it('runs the worker process: polls its task queue, serves its metrics, and stops on SIGTERM', async () => {
@@ -63,4 +97,5 @@ it('runs the worker process: polls its task queue, serves its metrics, and stops
     expect(await stopEntry(worker), worker.output()).toBe(0);
   }
   expect(worker.output()).toContain('worker stopped');
+  expectNoSecrets(worker.output());
 });
