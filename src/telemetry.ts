@@ -61,9 +61,10 @@ export function traceExportSettings(env: NodeJS.ProcessEnv): TraceExportSettings
 
 /**
  * Registers the process's tracer provider (and with it the W3C trace-context propagator and the
- * async context manager) when the environment asks for tracing; otherwise returns a disabled
- * Tracing whose spans go nowhere. `service` is the default service.name; OTEL_SERVICE_NAME and
- * OTEL_RESOURCE_ATTRIBUTES win over it.
+ * async context manager) when `env` asks for tracing; otherwise returns a disabled Tracing whose
+ * spans go nowhere. `service` is the default service.name; OTEL_SERVICE_NAME and
+ * OTEL_RESOURCE_ATTRIBUTES win over it. The SDK's parts (exporters, batching, sampler, resource)
+ * read their own variables from the process's environment.
  */
 export function startTracing(service: string, env: NodeJS.ProcessEnv = process.env): Tracing {
   const settings = traceExportSettings(env);

@@ -4,7 +4,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import { NativeConnection } from '@temporalio/worker';
 import { type Config, ConfigError } from '../config.js';
 
-export type TemporalConfig = Pick<
+type TemporalConfig = Pick<
   Config,
   | 'TEMPORAL_ADDRESS'
   | 'TEMPORAL_NAMESPACE'

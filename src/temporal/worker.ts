@@ -24,8 +24,8 @@ const workflowsPath = (): string => workflowModule('index');
 
 /**
  * What a workflow bundle is made of: the workflows and the workflow interceptor modules. The
- * worker bundles them when it starts (development); `npm run build:workflows` bundles them ahead
- * for production (scripts/bundle-workflows.ts), and tests bundle them once per file.
+ * worker bundles them when it starts (development, tests); `npm run build:workflows` bundles them
+ * ahead for production (scripts/bundle-workflows.ts).
  */
 export function workflowBundleSources(): { workflowsPath: string; workflowInterceptorModules: string[] } {
   return {
@@ -49,8 +49,8 @@ export interface HarvesterWorkerOptions {
   connection: NativeConnection;
   activities: object;
   /**
-   * A workflow bundle built ahead from workflowBundleSources() (production, and tests that build
-   * it once); otherwise the worker bundles the sources when it starts.
+   * A workflow bundle built ahead from workflowBundleSources() (production); otherwise the worker
+   * bundles the sources when it starts.
    */
   workflowBundle?: WorkflowBundleOption;
   /** Extra worker identity, shown in the Temporal UI's pending activities. */
@@ -66,16 +66,13 @@ export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<
   const workflows = options.workflowBundle
     ? { workflowBundle: options.workflowBundle, interceptors: { activity: activityInterceptors } }
     : fromSources(workflowBundleSources());
-  const tracing = options.tracing ?? disabledTracing();
   return Worker.create({
     connection: options.connection,
     namespace: options.config.TEMPORAL_NAMESPACE,
     taskQueue: options.config.TEMPORAL_TASK_QUEUE,
     activities: options.activities,
     ...workflows,
-    // Workflow spans are made inside the sandbox and leave it through this sink, also when
-    // tracing is off (then they are dropped): the bundle's interceptors always call it.
-    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+    sinks: workflowSinks(options.tracing ?? disabledTracing()),
     ...(options.identity ? { identity: options.identity } : {}),
     // On SIGTERM, running activities get this long to finish before they are cancelled and
     // handed back to the server for another worker.
@@ -89,15 +86,21 @@ export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<
 /** What a replay of recorded histories runs: the workflows with the production interceptors. */
 export function replayOptions(): ReplayWorkerOptions {
   const sources = workflowBundleSources();
-  const tracing = disabledTracing();
   return {
     workflowsPath: sources.workflowsPath,
     interceptors: { workflowModules: sources.workflowInterceptorModules },
-    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+    sinks: workflowSinks(disabledTracing()),
   };
+}
+
+/**
+ * Workflow spans are made inside the sandbox and leave it through this sink, also when tracing
+ * is off (then they are dropped): the bundled OpenTelemetry interceptors always call it.
+ */
+function workflowSinks(tracing: Tracing) {
+  return { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
 }
 
 function fromSources(sources: ReturnType<typeof workflowBundleSources>) {
   return { workflowsPath: sources.workflowsPath, interceptors: { workflowModules: sources.workflowInterceptorModules, activity: activityInterceptors } };
 }
-
