@@ -12,7 +12,7 @@ import { ARTICLE } from './support/fixtures.js';
 import { createTestApp, operatorHeaders } from './support/api.js';
 import { expectRefused, listWorkflowIds, newEventsSecret, signedHeaders } from './support/edge.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';
+import { startEntry, stopEntry, untilApiReady } from './support/processes.js';
 import { uniqueId, waitFor } from './support/stack.js';
 import type { StartedRun } from '../src/temporal/runs.js';
 
@@ -266,12 +266,7 @@ describe('3. body size', () => {
     const api = startEntry('src/api/main.ts', { ...h.config, PORT: port });
     const base = `http://127.0.0.1:${port}`;
     try {
-      await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok || undefined, {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        description: 'the api to answer /readyz',
-        failIf: exitedUnexpectedly(api, 'the api'),
-      });
+      await untilApiReady(api, port);
       const total = 100 * MiB;
       const endpoints = [
         { path: S3_EVENTS, headers: { authorization: `Bearer ${h.config.WEBHOOK_TOKEN}`, 'content-type': 'application/json' } },

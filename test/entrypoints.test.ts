@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { freePort } from '../scripts/lib/net.js';
-import { exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';
+import { startEntry, stopEntry, untilApiReady, untilPolling } from './support/processes.js';
 import { prepareSchema, testConfig, waitFor } from './support/stack.js';
 
 // The two entry points as separate processes under plain Node ESM, as `npm run api` and
@@ -53,12 +53,7 @@ it('runs the api process: ready on its port, documented, measured, and stops on 
   const api = startEntry('src/api/main.ts', config);
   try {
     const base = `http://127.0.0.1:${config.PORT}`;
-    await waitFor(async () => (await fetch(`${base}/readyz`)).ok || undefined, {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      description: 'the api to answer /readyz',
-      failIf: exitedUnexpectedly(api, 'the api'),
-    });
+    await untilApiReady(api, config.PORT);
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string };
     expect(doc.openapi).toBe('3.1.0');
     // The process's own metrics beside the request counts.
@@ -81,12 +76,7 @@ it('runs the worker process: polls its task queue, serves its metrics, and stops
   const metricsAddress = `127.0.0.1:${await freePort()}`;
   const worker = startEntry('src/worker.ts', { ...config, WORKER_METRICS_ADDRESS: metricsAddress });
   try {
-    await waitFor(() => /"state":"RUNNING"/.test(worker.output()) || undefined, {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      description: 'the worker to start polling',
-      failIf: exitedUnexpectedly(worker, 'the worker'),
-    });
+    await untilPolling(worker);
     // The SDK runtime's exporter: its poll requests show up as they happen.
     const metrics = await waitFor(async () => {
       const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();

@@ -11,7 +11,7 @@ import type { Config } from '../src/config.js';
 import { dropSchema } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { assetRows } from './support/faults.js';
-import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry, untilPolling } from './support/processes.js';
 import { type OwnMinio, startOwnMinio } from './support/servers.js';
 import { testConfig, waitFor } from './support/stack.js';
 
@@ -81,7 +81,7 @@ it('runs the jobs, the api and the worker from the build output with production 
   const worker = startEntry('dist/src/worker.js', config, { cwd: app, compiled: true });
   processes.push(api, worker);
   const failIf = (): Error | undefined => exitedUnexpectedly(api, 'the api')() ?? exitedUnexpectedly(worker, 'the worker')();
-  await waitFor(() => /"state":"RUNNING"/.test(worker.output()), { timeoutMs: 60_000, description: 'the worker to poll', failIf });
+  await untilPolling(worker);
   // The prebuilt bundle, not a bundle made at start (webpack is not even needed for it).
   expect(worker.output()).toContain('loading the prebuilt workflow bundle');
   expect(worker.output()).not.toContain('Workflow bundle created');

@@ -6,7 +6,7 @@ import { freePort } from '../scripts/lib/net.js';
 import type { Config } from '../src/config.js';
 import { ARTICLE } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';
+import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry, untilApiReady, untilPolling } from './support/processes.js';
 import { waitFor } from './support/stack.js';
 
 // OpenTelemetry across the real processes: a request with a `traceparent` reaches the api
@@ -83,8 +83,8 @@ it('continues the caller’s trace from the api request through the workflow run
   processes.push(api, worker);
   const failIf = (): Error | undefined => exitedUnexpectedly(api, 'the api')() ?? exitedUnexpectedly(worker, 'the worker')();
   const base = `http://127.0.0.1:${config.PORT}`;
-  await waitFor(async () => (await fetch(`${base}/readyz`)).ok, { timeoutMs: 60_000, intervalMs: 200, description: 'the api to be ready', failIf });
-  await waitFor(() => /"state":"RUNNING"/.test(worker.output()), { timeoutMs: 60_000, description: 'the worker to poll', failIf });
+  await untilApiReady(api, config.PORT);
+  await untilPolling(worker);
   expect(api.output()).toContain('"tracing":"otlp (http/json)"');
   expect(worker.output()).toContain('"tracing":"otlp (http/json)"');
 

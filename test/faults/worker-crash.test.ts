@@ -121,13 +121,7 @@ it('SIGKILL during the download, the AI step and the database write: a new worke
 
 it('SIGTERM during a long download: the worker stops within its grace time, hands the step back and leaves no file; the next worker finishes', async () => {
   const worker = await startWorker({ WORKER_SHUTDOWN_GRACE_SECONDS: '2' });
-  const hold = proxy.hold(getOf(h.bucket, 'long.txt'), 256 * 1024);
-  const run = await upload('long.txt', 'autumn '.repeat(512 * 1024));
-  await waitFor(async () => hold.holding() > 0 && (await runningAttempt(h.client, run.workflowId, 'download')) === 1, {
-    timeoutMs: 90_000,
-    description: 'the download to be in progress, held by the proxy',
-    failIf: exitedUnexpectedly(worker, 'the worker'),
-  });
+  const { hold, run } = await heldDownload(worker, 'long.txt', 'autumn ');
 
   // Graceful: the worker exits 0 by itself, the download cancelled after the grace time.
   expect(await stopEntry(worker, 'SIGTERM')).toBe(0);
@@ -149,13 +143,7 @@ it('SIGTERM during a long download: the worker stops within its grace time, hand
 
 it('SIGTERM during a download that ends within the grace time: the step finishes on the stopping worker', async () => {
   const worker = await startWorker({ WORKER_SHUTDOWN_GRACE_SECONDS: '120' });
-  const hold = proxy.hold(getOf(h.bucket, 'finishing.txt'), 256 * 1024);
-  const run = await upload('finishing.txt', 'market '.repeat(512 * 1024));
-  await waitFor(async () => hold.holding() > 0 && (await runningAttempt(h.client, run.workflowId, 'download')) === 1, {
-    timeoutMs: 90_000,
-    description: 'the download to be in progress, held by the proxy',
-    failIf: exitedUnexpectedly(worker, 'the worker'),
-  });
+  const { hold, run } = await heldDownload(worker, 'finishing.txt', 'market ');
 
   worker.child.kill('SIGTERM');
   // The SDK logs its state change when it starts draining: then the transfer may go on.
@@ -179,4 +167,19 @@ async function waitingOnLock(pool: pg.Pool): Promise<boolean> {
     [appName],
   );
   return (rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Uploads a 3.5 MiB object (`word` repeated) and waits until the worker is downloading it, the
+ * proxy holding the transfer after its first 256 KiB.
+ */
+async function heldDownload(worker: EntryProcess, key: string, word: string) {
+  const hold = proxy.hold(getOf(h.bucket, key), 256 * 1024);
+  const run = await upload(key, word.repeat(512 * 1024));
+  await waitFor(async () => hold.holding() > 0 && (await runningAttempt(h.client, run.workflowId, 'download')) === 1, {
+    timeoutMs: 90_000,
+    description: 'the download to be in progress, held by the proxy',
+    failIf: exitedUnexpectedly(worker, 'the worker'),
+  });
+  return { hold, run };
 }

@@ -54,17 +54,33 @@ export function unlessExited<T>(promise: Promise<T>, proc: EntryProcess, what: s
   return Promise.race([promise, died]);
 }
 
+/** Resolves once an api process answers `GET /readyz` on its port; fails at once if it exits. */
+export async function untilApiReady(api: EntryProcess, port: number | string): Promise<void> {
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {
+    timeoutMs: 90_000,
+    intervalMs: 200,
+    description: 'the api to answer /readyz',
+    failIf: exitedUnexpectedly(api, 'the api'),
+  });
+}
+
 /**
- * A worker process (src/worker.ts) that is polling its task queue: a signal sent after this
- * reaches a worker that handles it (before, it would meet Node's default handler). Needs
- * LOG_LEVEL info or lower, where the SDK logs its state changes.
+ * Resolves once a worker process polls its task queue: a signal sent after this reaches a worker
+ * that handles it (before, it would meet Node's default handler). Needs LOG_LEVEL info or lower,
+ * where the SDK logs its state changes.
  */
-export async function startPollingWorker(config: Config): Promise<EntryProcess> {
-  const worker = startEntry('src/worker.ts', config);
+export async function untilPolling(worker: EntryProcess): Promise<void> {
   await waitFor(() => /"state":"RUNNING"/.test(worker.output()), {
     timeoutMs: 90_000,
+    intervalMs: 200,
     description: 'the worker to start polling',
     failIf: exitedUnexpectedly(worker, 'the worker'),
   });
+}
+
+/** A worker process (src/worker.ts) that is polling its task queue (see untilPolling). */
+export async function startPollingWorker(config: Config): Promise<EntryProcess> {
+  const worker = startEntry('src/worker.ts', config);
+  await untilPolling(worker);
   return worker;
 }
