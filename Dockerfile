@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for Harvester's api and worker (and its one-shot jobs: migrations, bucket setup).
 #   api (default):  node dist/src/api/main.js
-#   worker:         node dist/src/worker.js
+#   worker:         node dist/src/worker/main.js
 #   migrations:     node dist/scripts/migrate.js
 #   bucket setup:   node dist/scripts/setup-storage.js
 # Node 22 LTS on Debian bookworm: glibc, which the Temporal SDK's native core needs.

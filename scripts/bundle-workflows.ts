@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowBundleSources } from '../src/temporal/worker.js';
+import { workflowBundleSources } from '../src/worker/create.js';
 import { runScript, scriptLog } from './lib/cli.js';
 
 // `npm run build:workflows [-- <out file>]`: bundle the workflows and their interceptors once,

@@ -91,7 +91,7 @@ async function up(config: Config): Promise<void> {
 
   // Node with tsx's loader rather than the tsx wrapper: the wrapper SIGKILLs a child that does not
   // answer a forwarded signal within milliseconds, which a busy worker cannot.
-  for (const [name, entry] of [['api', 'src/api/main.ts'], ['worker', 'src/worker.ts']] as const) {
+  for (const [name, entry] of [['api', 'src/api/main.ts'], ['worker', 'src/worker/main.ts']] as const) {
     apps.push(spawnProcess({ name, command: process.execPath, args: ['--import', 'tsx', join(repoRoot, entry)], env, output: 'prefix' }));
   }
   const api = `http://127.0.0.1:${config.PORT}`;

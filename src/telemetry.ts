@@ -10,7 +10,7 @@ import { ConfigError } from './config.js';
  * an exporter. When on, a request to the api, the workflow run it starts and that run's
  * activities are spans of one trace, which continues the caller's `traceparent`: the Temporal
  * interceptors carry the context in workflow and activity headers (src/temporal/connection.ts,
- * src/temporal/worker.ts).
+ * src/worker/create.ts).
  */
 export interface Tracing {
   enabled: boolean;

@@ -74,7 +74,7 @@ it('runs the api process: ready on its port, documented, measured, and stops on 
 
 it('runs the worker process: polls its task queue, serves its metrics, and stops on SIGTERM', async () => {
   const metricsAddress = `127.0.0.1:${await freePort()}`;
-  const worker = startEntry('src/worker.ts', { ...config, WORKER_METRICS_ADDRESS: metricsAddress });
+  const worker = startEntry('src/worker/main.ts', { ...config, WORKER_METRICS_ADDRESS: metricsAddress });
   try {
     await untilPolling(worker);
     // The SDK runtime's exporter: its poll requests show up as they happen.

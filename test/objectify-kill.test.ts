@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 function startWorker(): EntryProcess {
-  const worker = startEntry('src/worker.ts', h.config);
+  const worker = startEntry('src/worker/main.ts', h.config);
   workers.push(worker);
   return worker;
 }

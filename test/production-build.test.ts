@@ -78,7 +78,7 @@ it('runs the jobs, the api and the worker from the build output with production 
   expect(await job('dist/scripts/setup-storage.js')).toContain(`bucket ${BUCKET} notifies`);
 
   const api = startEntry('dist/src/api/main.js', config, { cwd: app, compiled: true });
-  const worker = startEntry('dist/src/worker.js', config, { cwd: app, compiled: true });
+  const worker = startEntry('dist/src/worker/main.js', config, { cwd: app, compiled: true });
   processes.push(api, worker);
   const failIf = (): Error | undefined => exitedUnexpectedly(api, 'the api')() ?? exitedUnexpectedly(worker, 'the worker')();
   await untilPolling(worker);

@@ -79,7 +79,7 @@ afterAll(async () => {
 
 it('continues the caller’s trace from the api request through the workflow run into every activity', async () => {
   const api = startEntry('src/api/main.ts', config);
-  const worker = startEntry('src/worker.ts', config);
+  const worker = startEntry('src/worker/main.ts', config);
   processes.push(api, worker);
   const failIf = (): Error | undefined => exitedUnexpectedly(api, 'the api')() ?? exitedUnexpectedly(worker, 'the worker')();
   const base = `http://127.0.0.1:${config.PORT}`;

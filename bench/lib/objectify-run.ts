@@ -15,7 +15,7 @@ import { startObjectify } from '../../src/pipelines/objectify.js';
 import { createS3Client, S3Storage } from '../../src/storage/s3.js';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
 import { describeRun } from '../../src/temporal/runs.js';
-import { createHarvesterWorker } from '../../src/temporal/worker.js';
+import { createHarvesterWorker } from '../../src/worker/create.js';
 import type { objectify, ObjectifyResult } from '../../src/workflows/objectify.js';
 import { checkpoint } from './baselines.js';
 import { type Cleanups, unlessAborted } from './cleanups.js';

@@ -1,6 +1,6 @@
 import { defaultPayloadConverter, type WorkflowInterceptorsFactory, workflowInfo } from '@temporalio/workflow';
 
-/** The header that carries a run's trace id to its activities (see src/temporal/trace.ts). */
+/** The header that carries a run's trace id to its activities (see src/worker/activity-trace.ts). */
 export const TRACE_HEADER = 'harvester-trace-id';
 
 /**

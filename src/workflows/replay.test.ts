@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { replayOptions } from '../temporal/worker.js';
+import { replayOptions } from '../worker/create.js';
 
 // Determinism guard: histories recorded from real runs (test/histories/<workflow type>/*.json,
 // written by `npm run record-history`) must replay against the current workflow code. A change that

@@ -51,7 +51,7 @@ it(`delivers ${UPLOADS} uploads made while the api was down, once it is back: ${
   });
 
   const api = startEntry('src/api/main.ts', h.config);
-  const worker = startEntry('src/worker.ts', h.config);
+  const worker = startEntry('src/worker/main.ts', h.config);
   processes.push(api, worker);
   const failIf = (): Error | undefined => exitedUnexpectedly(api, 'the api')() ?? exitedUnexpectedly(worker, 'the worker')();
 

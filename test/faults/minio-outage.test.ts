@@ -56,7 +56,7 @@ it('runs wait out a 30-second MinIO outage during their downloads and complete w
     const { etag } = await h.put(key, `Field ${i} report: the barley came in dry and the barn is full. `.repeat(i === 0 ? 192 * 1024 : 4 * 1024), 'text/plain');
     runs.push(await startIngest(h.client, h.config, { bucket: h.bucket, key, etag }));
   }
-  worker = startEntry('src/worker.ts', processConfig(h.config, { S3_ENDPOINT: proxy.address, SCRATCH_DIR: scratchDir, LOG_LEVEL: 'info' }));
+  worker = startEntry('src/worker/main.ts', processConfig(h.config, { S3_ENDPOINT: proxy.address, SCRATCH_DIR: scratchDir, LOG_LEVEL: 'info' }));
   const failIf = exitedUnexpectedly(worker, 'the worker');
   const [first] = runs as [StartedRun];
   await waitFor(async () => hold.holding() > 0 && (await runningAttempt(h.client, first.workflowId, 'download')) === 1, {

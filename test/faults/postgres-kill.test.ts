@@ -42,7 +42,7 @@ it('completes ingest and objectify runs while their database connections are kil
   for (let i = 0; i < ROWS; i++) lines.push(`k${i},${i}`);
   const { etag: csvEtag } = await h.put('rows.csv', `${lines.join('\n')}\n`, 'text/csv');
 
-  const proc = startEntry('src/worker.ts', processConfig(h.config, { DATABASE_URL: withApplicationName(h.config.DATABASE_URL, appName), LOG_LEVEL: 'info' }));
+  const proc = startEntry('src/worker/main.ts', processConfig(h.config, { DATABASE_URL: withApplicationName(h.config.DATABASE_URL, appName), LOG_LEVEL: 'info' }));
   worker = proc;
   const failIf = exitedUnexpectedly(proc, 'the worker');
   const objectify = await startObjectify(h.client, h.config, {

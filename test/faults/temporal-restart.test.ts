@@ -35,7 +35,7 @@ it(`completes all ${RUNS} runs in flight across a restart of the Temporal server
     const { etag } = await h.put(key, `Document ${i}. The harvest of field ${i} was stored in barn ${i % 7}.\n`.repeat(200), 'text/plain');
     runs.push(await startIngest(h.client, h.config, { bucket: h.bucket, key, etag }));
   }
-  worker = startEntry('src/worker.ts', h.config);
+  worker = startEntry('src/worker/main.ts', h.config);
   const failIf = exitedUnexpectedly(worker, 'the worker');
 
   // Stop the server while runs are in flight: some done, most not.

@@ -10,7 +10,7 @@ import type { Config } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { createS3Client, S3Storage } from '../../src/storage/s3.js';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
-import { createHarvesterWorker } from '../../src/temporal/worker.js';
+import { createHarvesterWorker } from '../../src/worker/create.js';
 import { prepareSchema, testConfig, uniqueId } from './stack.js';
 
 /**

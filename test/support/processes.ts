@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Config } from '../../src/config.js';
 import { waitFor } from './stack.js';
 
-/** An entry point (`src/api/main.ts`, `src/worker.ts`) as its own process, configured by `config`. */
+/** An entry point (`src/api/main.ts`, `src/worker/main.ts`) as its own process, configured by `config`. */
 export interface EntryProcess {
   child: ChildProcess;
   /** Everything it wrote so far, stdout and stderr. */
@@ -78,9 +78,9 @@ export async function untilPolling(worker: EntryProcess): Promise<void> {
   });
 }
 
-/** A worker process (src/worker.ts) that is polling its task queue (see untilPolling). */
+/** A worker process (src/worker/main.ts) that is polling its task queue (see untilPolling). */
 export async function startPollingWorker(config: Config): Promise<EntryProcess> {
-  const worker = startEntry('src/worker.ts', config);
+  const worker = startEntry('src/worker/main.ts', config);
   await untilPolling(worker);
   return worker;
 }

@@ -1,14 +1,14 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '@temporalio/worker';
-import { createActivities } from './activities/index.js';
-import { sweepScratch } from './activities/support.js';
-import { loadConfig, redactConfig } from './config.js';
-import { createPool } from './db/pool.js';
-import { createLogger, temporalLogger } from './logger.js';
-import { startTracing } from './telemetry.js';
-import { connectWorker } from './temporal/connection.js';
-import { createHarvesterWorker } from './temporal/worker.js';
+import { createActivities } from '../activities/index.js';
+import { sweepScratch } from '../activities/support.js';
+import { loadConfig, redactConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { createLogger, temporalLogger } from '../logger.js';
+import { startTracing } from '../telemetry.js';
+import { connectWorker } from '../temporal/connection.js';
+import { createHarvesterWorker } from './create.js';
 
 // The worker process: a thin composition root. Temporal's worker handles SIGINT/SIGTERM itself:
 // it stops polling, lets running activities finish within the grace time, then resolves run().

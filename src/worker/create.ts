@@ -9,7 +9,7 @@ import {
 import { type ActivityInterceptorsFactory, type NativeConnection, type ReplayWorkerOptions, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { disabledTracing, type Tracing } from '../telemetry.js';
-import { activityTraceInterceptor } from './trace.js';
+import { activityTraceInterceptor } from './activity-trace.js';
 
 // Under tsx the sources are .ts; after `npm run build` they are .js next to this file.
 function workflowModule(name: string): string {
