@@ -57,6 +57,33 @@ export default tseslint.config(
     },
   },
   {
+    // The contracts are bundled into the workflows and loaded by every process: workflow-safe,
+    // and a leaf of the import graph (nothing but each other and Temporal's workflow-safe packages).
+    files: ['src/contracts/**/*.ts'],
+    ignores: ['src/contracts/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Contracts are bundled into workflows: no Node built-ins.' })),
+          patterns: [{ group: ['../*', '!./*'], message: 'Contracts import only each other.' }],
+        },
+      ],
+    },
+  },
+  {
+    // Only the worker, the replay test and the bundle script load workflow code; everything else
+    // reads the pipelines' types and names from src/contracts.
+    files: ['**/*.ts'],
+    ignores: ['src/workflows/**', 'src/worker/**', 'scripts/bundle-workflows.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/workflows/*', '**/workflows/**'], message: 'Import the pipelines\' types and names from src/contracts, not workflow code.' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -4,7 +4,7 @@ import { runScript, scriptLog } from '../scripts/lib/cli.js';
 import { describeError } from '../scripts/lib/wait.js';
 import type { Config } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
-import { DEFAULT_BATCH_ROWS } from '../src/pipelines/objectify.js';
+import { DEFAULT_BATCH_ROWS } from '../src/contracts/objectify.js';
 import { createS3Client } from '../src/storage/s3.js';
 import { copyBaseline, s3GetObject } from './lib/baselines.js';
 import { Cleanups, interruptSignal } from './lib/cleanups.js';

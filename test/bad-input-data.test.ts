@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIngest } from '../src/pipelines/ingest.js';
 import { startObjectify } from '../src/pipelines/objectify.js';
 import { describeRun } from '../src/temporal/runs.js';
-import type { ObjectifyInput, ObjectifyResult } from '../src/workflows/objectify.js';
+import type { ObjectifyInput, ObjectifyResult } from '../src/contracts/objectify.js';
 import { createTestApp, expectError, operatorCall } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { uniqueId } from './support/stack.js';

@@ -7,7 +7,7 @@ import { freePort } from '../scripts/lib/net.js';
 import { MAX_EVENT_BYTES } from '../src/api/routes/s3-events.js';
 import { PgObjectifyLoads } from '../src/db/objectify-loads.js';
 import { encodeKey } from '../src/objectify/convert.js';
-import { ingestWorkflowId } from '../src/temporal/workflow-ids.js';
+import { ingestWorkflowId } from '../src/contracts/ingest.js';
 import { ARTICLE } from './support/fixtures.js';
 import { createTestApp, operatorHeaders } from './support/api.js';
 import { expectRefused, listWorkflowIds, newEventsSecret, signedHeaders } from './support/edge.js';

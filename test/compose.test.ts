@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { WEBHOOK_TARGET_ID } from '../scripts/lib/minio.js';
 import { configSchema, loadConfig } from '../src/config.js';
-import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../src/contracts/common.js';
 import { uniqueId } from './support/stack.js';
 
 // docker-compose.yml cannot run here (no Docker engine), so it is checked the way Compose itself

@@ -2,7 +2,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestInput } from '../src/workflows/ingest.js';
+import type { IngestInput } from '../src/contracts/ingest.js';
 import { createTestApp, expectError, operatorCall } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 

@@ -3,7 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createTestApp } from './support/api.js';
-import { ingestWorkflowId } from '../src/temporal/workflow-ids.js';
+import { ingestWorkflowId } from '../src/contracts/ingest.js';
 import { ARTICLE } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { uniqueId, waitFor } from './support/stack.js';

@@ -3,7 +3,7 @@ import { PgMappingRepository } from '../src/db/mappings.js';
 import { startObjectify } from '../src/pipelines/objectify.js';
 import { condenseHistory } from '../src/temporal/history.js';
 import { describeRun } from '../src/temporal/runs.js';
-import type { ObjectifyResult } from '../src/workflows/objectify.js';
+import type { ObjectifyResult } from '../src/contracts/objectify.js';
 import { keyValueSpec } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from './support/processes.js';

@@ -6,7 +6,7 @@ import { PgObjectReader } from '../src/db/objects.js';
 import type { MappingSpec } from '../src/objectify/spec.js';
 import { startObjectify } from '../src/pipelines/objectify.js';
 import { describeRun } from '../src/temporal/runs.js';
-import type { ObjectifyInput, ObjectifyResult } from '../src/workflows/objectify.js';
+import type { ObjectifyInput, ObjectifyResult } from '../src/contracts/objectify.js';
 import { deferred, heldUntil } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { waitFor } from './support/stack.js';

@@ -16,7 +16,7 @@ import { createS3Client, S3Storage } from '../../src/storage/s3.js';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
 import { describeRun } from '../../src/temporal/runs.js';
 import { createHarvesterWorker } from '../../src/worker/create.js';
-import type { objectify, ObjectifyResult } from '../../src/workflows/objectify.js';
+import type { ObjectifyResult, ObjectifyWorkflow } from '../../src/contracts/objectify.js';
 import { checkpoint } from './baselines.js';
 import { type Cleanups, unlessAborted } from './cleanups.js';
 import { MAPPING } from './dataset.js';
@@ -144,7 +144,7 @@ export async function runObjectify(
   const started = performance.now();
   // No rejects are expected, so any reject fails the run instead of hiding in the counts.
   const run = await startObjectify(client, config, { dataset, mappingId, maxRejectRatio: 0, batchRows });
-  const handle = client.workflow.getHandle<typeof objectify>(run.workflowId);
+  const handle = client.workflow.getHandle<ObjectifyWorkflow>(run.workflowId);
   const stop = ticker(1_000, async () => log(statusLine(await describeRun(client, config, run.workflowId), since(started))), log);
   let result: ObjectifyResult;
   try {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ObjectifyResult } from '../../src/workflows/objectify.js';
+import type { ObjectifyResult } from '../../src/contracts/objectify.js';
 import { fmtInt, fmtMiB } from './report.js';
 
 // A benchmark of a loader that lost rows would measure nothing: both loads are checked against

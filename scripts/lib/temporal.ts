@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../../src/contracts/common.js';
 import { spawnProcess, type ExitInfo, type Log } from './process.js';
 import { abortedError, waitFor } from './wait.js';
 

@@ -5,21 +5,12 @@ import { checkHttpCsv, SourceStatusError } from '../connectors/http-csv.js';
 import { displayUrl, ResponseTooLargeError, UnsafeUrlError } from '../connectors/safe-fetch.js';
 import type { HttpCsvConfig, S3PrefixConfig } from '../connectors/spec.js';
 import type { HttpCsvPosition, ListedObject, PgConnectorRepository } from '../db/connectors.js';
-import type { ObjectRef } from '../s3-events/parse.js';
+import type { ObjectRef } from '../contracts/common.js';
+import { failure } from '../contracts/failures.js';
+import { connectorIngestWorkflowId } from '../contracts/ingest.js';
+import { type DatasetRef, objectifyWorkflowId } from '../contracts/objectify.js';
 import type { ListedObjectHead, ObjectHead } from '../storage/s3.js';
-import { connectorIngestWorkflowId, objectifyWorkflowId } from '../temporal/workflow-ids.js';
-import type { DatasetRef } from './objectify.js';
 import { rethrowIfCancelled } from './support.js';
-
-/** Failure types of the connector activities that retrying cannot fix. */
-export const connectorFailures = {
-  connectorNotFound: 'ConnectorNotFound',
-  unsafeUrl: 'UnsafeUrl',
-  sourceRefused: 'SourceRefused',
-  sourceTooLarge: 'SourceTooLarge',
-  notCsv: 'NotCsv',
-  bucketNotFound: 'BucketNotFound',
-} as const;
 
 export interface ConnectorActivityDependencies {
   connectors: Pick<PgConnectorRepository, 'get' | 'cursor' | 'recordCheck' | 'diffPage' | 'takeObjects'>;
@@ -63,7 +54,7 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
     /** The connector's current definition; a deleted connector fails the sync for good. */
     async loadConnector(input: { connectorId: string }): Promise<ConnectorPlan> {
       const connector = await deps.connectors.get(input.connectorId);
-      if (!connector) throw ApplicationFailure.nonRetryable(`connector ${input.connectorId} does not exist (deleted?)`, connectorFailures.connectorNotFound);
+      if (!connector) throw ApplicationFailure.nonRetryable(`connector ${input.connectorId} does not exist (deleted?)`, failure.ConnectorNotFound);
       return connector.kind === 'http-csv'
         ? { kind: 'http-csv', name: connector.name, config: connector.config, mappingId: connector.mappingId }
         : { kind: 's3-prefix', name: connector.name, config: connector.config };
@@ -87,9 +78,9 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
         check = await checkHttpCsv(input.url, validators, { allowedHosts: deps.allowedHosts, maxBytes: deps.maxBytes, timeoutMs: deps.timeoutMs, signal: ctx.cancellationSignal });
       } catch (err) {
         rethrowIfCancelled(err, ctx.cancellationSignal);
-        if (err instanceof UnsafeUrlError) throw ApplicationFailure.nonRetryable(err.message, connectorFailures.unsafeUrl);
-        if (err instanceof ResponseTooLargeError) throw ApplicationFailure.nonRetryable(`${displayUrl(input.url)}: ${err.message} (CONNECTOR_MAX_BYTES)`, connectorFailures.sourceTooLarge);
-        if (err instanceof SourceStatusError && !err.retryable) throw ApplicationFailure.nonRetryable(`${err.message}; check the URL and that the source is shared publicly`, connectorFailures.sourceRefused);
+        if (err instanceof UnsafeUrlError) throw ApplicationFailure.nonRetryable(err.message, failure.UnsafeUrl);
+        if (err instanceof ResponseTooLargeError) throw ApplicationFailure.nonRetryable(`${displayUrl(input.url)}: ${err.message} (CONNECTOR_MAX_BYTES)`, failure.SourceTooLarge);
+        if (err instanceof SourceStatusError && !err.retryable) throw ApplicationFailure.nonRetryable(`${err.message}; check the URL and that the source is shared publicly`, failure.SourceRefused);
         throw err;
       }
 
@@ -100,7 +91,7 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
       if (check.contentType && /^text\/html\b/i.test(check.contentType)) {
         throw ApplicationFailure.nonRetryable(
           `${displayUrl(input.url)} answered with an HTML page, not CSV (a Google Sheet must be shared with "anyone with the link" and exported with format=csv)`,
-          connectorFailures.notCsv,
+          failure.NotCsv,
         );
       }
       const sequence = position.sequence + 1;
@@ -134,7 +125,7 @@ export function createConnectorActivities(deps: ConnectorActivityDependencies) {
         page = await deps.storage.listPage(bucket, prefix, input.after, input.pageSize, ctx.cancellationSignal);
       } catch (err) {
         rethrowIfCancelled(err, ctx.cancellationSignal);
-        if (err instanceof S3ServiceException && err.name === 'NoSuchBucket') throw ApplicationFailure.nonRetryable(`bucket ${bucket} does not exist`, connectorFailures.bucketNotFound);
+        if (err instanceof S3ServiceException && err.name === 'NoSuchBucket') throw ApplicationFailure.nonRetryable(`bucket ${bucket} does not exist`, failure.BucketNotFound);
         throw err;
       }
       // Folder placeholders ("a/b/") are not files.
@@ -166,7 +157,7 @@ const FOREIGN_KEY_VIOLATION = '23503';
 function connectorGone(connectorId: string) {
   return (err: unknown): never => {
     if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
-      throw ApplicationFailure.nonRetryable(`connector ${connectorId} was deleted during the sync`, connectorFailures.connectorNotFound);
+      throw ApplicationFailure.nonRetryable(`connector ${connectorId} was deleted during the sync`, failure.ConnectorNotFound);
     }
     throw err;
   };
@@ -174,7 +165,7 @@ function connectorGone(connectorId: string) {
 
 function syncWorkflowId(ctx: Context): string {
   const execution = ctx.info.workflowExecution;
-  if (!execution) throw ApplicationFailure.nonRetryable('connector activities run only inside a connector-sync workflow', 'NotInWorkflow');
+  if (!execution) throw ApplicationFailure.nonRetryable('connector activities run only inside a connector-sync workflow', failure.NotInWorkflow);
   return execution.workflowId;
 }
 

@@ -11,8 +11,10 @@ import type { AssetRecord, ChunkRecord } from '../db/assets.js';
 import type { ExtractedContent, ExtractHints } from '../extract/index.js';
 import { CorruptContentError, UnsupportedContentError } from '../extract/index.js';
 import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
-import type { IngestInput } from '../workflows/ingest.js';
-import { asStorageFailure, failureTypes } from './failures.js';
+import { objectVersion } from '../contracts/common.js';
+import { failure } from '../contracts/failures.js';
+import type { IngestInput } from '../contracts/ingest.js';
+import { asStorageFailure } from './failures.js';
 import { currentRun, keepHeartbeating, rethrowIfCancelled, runScratchDir } from './support.js';
 
 /** What the ingest activities need from object storage. */
@@ -140,7 +142,7 @@ export function createIngestActivities(deps: IngestDependencies) {
     if (again.sha256 !== file.sha256) {
       throw ApplicationFailure.nonRetryable(
         `s3://${object.bucket}/${object.key} changed between download and extraction`,
-        failureTypes.objectChanged,
+        failure.ObjectChanged,
       );
     }
     return again.path;
@@ -166,10 +168,10 @@ export function createIngestActivities(deps: IngestDependencies) {
       } catch (err) {
         rethrowIfCancelled(err, signal);
         if (err instanceof UnsupportedContentError) {
-          throw ApplicationFailure.nonRetryable(`unsupported file s3://${input.object.bucket}/${input.object.key}: ${err.message}`, failureTypes.unsupportedContent);
+          throw ApplicationFailure.nonRetryable(`unsupported file s3://${input.object.bucket}/${input.object.key}: ${err.message}`, failure.UnsupportedContent);
         }
         if (err instanceof CorruptContentError) {
-          throw ApplicationFailure.nonRetryable(`unreadable ${err.format} file s3://${input.object.bucket}/${input.object.key}: ${err.message}`, failureTypes.corruptContent);
+          throw ApplicationFailure.nonRetryable(`unreadable ${err.format} file s3://${input.object.bucket}/${input.object.key}: ${err.message}`, failure.CorruptContent);
         }
         throw err;
       } finally {
@@ -238,8 +240,9 @@ export type IngestActivities = ReturnType<typeof createIngestActivities>;
 function describeFile(object: IngestInput, head: ObjectHead, sha256: string, bytes: number): DownloadedFile {
   const etag = head.etag || object.etag || '';
   return {
-    // The same rule as the workflow id: versionId, else the ETag the event named.
-    version: object.versionId ?? object.etag ?? (etag || sha256),
+    // The version rule of the workflow id, for an object named without any version (a run
+    // started before every start path pinned one): its ETag, else its hash.
+    version: object.versionId !== undefined || object.etag !== undefined ? objectVersion(object) : etag || sha256,
     etag,
     sha256,
     sizeBytes: bytes,
@@ -250,6 +253,6 @@ function describeFile(object: IngestInput, head: ObjectHead, sha256: string, byt
 function tooLarge(object: IngestInput, size: number): ApplicationFailure {
   return ApplicationFailure.nonRetryable(
     `s3://${object.bucket}/${object.key} is ${size} bytes, above the ingest limit (INGEST_MAX_BYTES)`,
-    failureTypes.objectTooLarge,
+    failure.ObjectTooLarge,
   );
 }

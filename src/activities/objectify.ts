@@ -4,9 +4,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { LoadCounts, PgObjectifyLoads, ObjectRecord, RejectRecord } from '../db/objectify-loads.js';
 import type { MappingRecord } from '../db/mappings.js';
 import { compileMapping } from '../objectify/convert.js';
-import { DatasetFormatError, DatasetTooLargeError, detectFormat, readRecords, readsFromStart, type TextEncodingName } from '../objectify/reader.js';
+import { DatasetFormatError, DatasetTooLargeError, detectFormat, readRecords, readsFromStart } from '../objectify/reader.js';
 import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
-import { asStorageFailure, failureTypes } from './failures.js';
+import { objectVersion } from '../contracts/common.js';
+import { failure } from '../contracts/failures.js';
+import type { DatasetRef, LoadCursor } from '../contracts/objectify.js';
+import { asStorageFailure } from './failures.js';
 import { rethrowIfCancelled } from './support.js';
 
 /** What objectify needs from object storage. */
@@ -19,43 +22,6 @@ export interface ObjectifyDependencies {
   storage: DatasetStorage;
   loads: Pick<PgObjectifyLoads, 'registerDatasetVersion' | 'open' | 'writeBatch' | 'publish' | 'discard'>;
   mappings: { get(id: string): Promise<MappingRecord | undefined> };
-}
-
-export interface DatasetRef {
-  bucket: string;
-  key: string;
-  versionId?: string;
-  etag: string;
-}
-
-/** Where a load stands: carried between loadRows calls and across continue-as-new. */
-export interface LoadCursor {
-  loadId: string;
-  datasetVersionId: string;
-  objectType: string;
-  format: 'csv' | 'jsonl';
-  gzip: boolean;
-  sizeBytes: number;
-  /** The CSV header, once read: a resumed read starts after it. */
-  header?: string[];
-  /** The file's text encoding, once read: a UTF-16 file is read from its start again on a resume. */
-  encoding?: TextEncodingName;
-  /** The first few rejected rows, so that a run failing on too many rejects can say why. */
-  firstRejects?: RejectSample[];
-  /** Offset in the (uncompressed) file just after the last committed row. */
-  offset: number;
-  /** Rows committed so far, rejected ones included: the next row is rowNumber + 1. */
-  rowNumber: number;
-  rowsRead: number;
-  rowsRejected: number;
-  /** Of the stored (possibly compressed) object, for progress. */
-  bytesRead: number;
-  done: boolean;
-}
-
-export interface RejectSample {
-  rowNumber: number;
-  reason: string;
 }
 
 export interface PreparedLoad {
@@ -73,7 +39,7 @@ const FOREIGN_KEY_VIOLATION = '23503';
 export function createObjectifyActivities(deps: ObjectifyDependencies) {
   async function mappingOf(id: string): Promise<MappingRecord> {
     const mapping = await deps.mappings.get(id);
-    if (!mapping) throw ApplicationFailure.nonRetryable(`mapping ${id} does not exist`, failureTypes.mappingNotFound);
+    if (!mapping) throw ApplicationFailure.nonRetryable(`mapping ${id} does not exist`, failure.MappingNotFound);
     return mapping;
   }
 
@@ -90,13 +56,13 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
       if (!kind) {
         throw ApplicationFailure.nonRetryable(
           `s3://${dataset.bucket}/${dataset.key} is neither CSV nor JSON Lines (name it .csv, .jsonl or .ndjson, optionally .gz)`,
-          failureTypes.unsupportedContent,
+          failure.UnsupportedContent,
         );
       }
       const { datasetVersionId } = await deps.loads.registerDatasetVersion({
         bucket: dataset.bucket,
         key: dataset.key,
-        version: dataset.versionId ?? dataset.etag,
+        version: objectVersion(dataset),
         etag: head.etag,
         sizeBytes: head.size,
         format: kind.format,
@@ -219,13 +185,13 @@ export function createObjectifyActivities(deps: ObjectifyDependencies) {
         stream.body.destroy();
         rethrowIfCancelled(err, signal);
         if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) {
-          throw ApplicationFailure.nonRetryable(`load ${cursor.loadId} was discarded by another run of this dataset version and mapping`, 'LoadDiscarded');
+          throw ApplicationFailure.nonRetryable(`load ${cursor.loadId} was discarded by another run of this dataset version and mapping`, failure.LoadDiscarded);
         }
         if (err instanceof DatasetTooLargeError) {
-          throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failureTypes.objectTooLarge);
+          throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failure.ObjectTooLarge);
         }
         if (err instanceof DatasetFormatError) {
-          throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failureTypes.corruptContent);
+          throw ApplicationFailure.nonRetryable(`s3://${dataset.bucket}/${dataset.key}: ${err.message}`, failure.CorruptContent);
         }
         throw err;
       } finally {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { RunMemo, StartedRun } from '../temporal/runs.js';
-import { keyedWorkflowId } from '../temporal/workflow-ids.js';
+import { keyedWorkflowId, type Pipeline, type RunMemo } from '../contracts/common.js';
+import type { StartedRun } from '../temporal/runs.js';
 import type { AppDependencies, AppEnv } from './app.js';
 import { fingerprint } from '../support/fingerprint.js';
 import { findKeyedRun } from './idempotency.js';
@@ -8,7 +8,7 @@ import { traceIdFromTraceparent } from './trace.js';
 import { parseWait, waitForOutcome } from './wait.js';
 
 export interface StartRequest {
-  pipeline: string;
+  pipeline: Pipeline;
   /** The validated body: with an Idempotency-Key, its fingerprint must match the first request's. */
   body: unknown;
   idempotencyKey: string | undefined;

@@ -2,13 +2,14 @@ import {
   type Client,
   type ScheduleDescription,
   type ScheduleOptions,
+  type ScheduleOptionsStartWorkflowAction,
   ScheduleNotFoundError,
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { ConnectorRecord } from '../db/connectors.js';
-import type { ConnectorSyncInput } from '../workflows/connector-sync.js';
-import { startAttributes } from '../workflows/search-attributes.js';
+import { startAttributes } from '../contracts/common.js';
+import { connectorScheduleId, type ConnectorSyncInput, connectorSyncWorkflow, type ConnectorSyncWorkflow } from '../contracts/connector-sync.js';
 import { type ConnectorSchedule, intervalSeconds } from './spec.js';
 
 /**
@@ -17,28 +18,24 @@ import { type ConnectorSchedule, intervalSeconds } from './spec.js';
  * itself after a failed sync until someone resumes it.
  */
 
-export function scheduleIdOf(connectorId: string): string {
-  return `connector-sync:${connectorId}`;
-}
-
 export function scheduleSpec(schedule: ConnectorSchedule): ScheduleSpec {
   if ('every' in schedule) return { intervals: [{ every: intervalSeconds(schedule.every) * 1_000 }] };
   return { cronExpressions: [schedule.cron], timezone: schedule.timezone };
 }
 
-function scheduleOptions(config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>, connector: ConnectorRecord): ScheduleOptions {
+function scheduleOptions(config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>, connector: ConnectorRecord): ScheduleOptions<ScheduleOptionsStartWorkflowAction<ConnectorSyncWorkflow>> {
   const input: ConnectorSyncInput = { connectorId: connector.id };
   return {
-    scheduleId: scheduleIdOf(connector.id),
+    scheduleId: connectorScheduleId(connector.id),
     spec: scheduleSpec(connector.schedule),
     action: {
       type: 'startWorkflow',
-      workflowType: 'connectorSync',
+      workflowType: connectorSyncWorkflow.workflowType,
       // Sync runs are named `connector-sync:<id>-<scheduled time>`: Temporal appends the time.
-      workflowId: scheduleIdOf(connector.id),
+      workflowId: connectorScheduleId(connector.id),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [input],
-      typedSearchAttributes: startAttributes('connector-sync', connector.id),
+      typedSearchAttributes: startAttributes(connectorSyncWorkflow.pipeline, connector.id),
     },
     policies: {
       overlap: 'SKIP',
@@ -74,26 +71,26 @@ export class ConnectorSchedules {
   /** Removes the schedule; one already gone is fine. Sync runs in progress go on. */
   async delete(connectorId: string): Promise<void> {
     try {
-      await this.client.schedule.getHandle(scheduleIdOf(connectorId)).delete();
+      await this.client.schedule.getHandle(connectorScheduleId(connectorId)).delete();
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err;
     }
   }
 
   describe(connectorId: string): Promise<ScheduleDescription> {
-    return this.client.schedule.getHandle(scheduleIdOf(connectorId)).describe();
+    return this.client.schedule.getHandle(connectorScheduleId(connectorId)).describe();
   }
 
   /** A sync now, unless one is running (the schedule's overlap policy: skip). */
   async trigger(connectorId: string): Promise<void> {
-    await this.client.schedule.getHandle(scheduleIdOf(connectorId)).trigger('SKIP');
+    await this.client.schedule.getHandle(connectorScheduleId(connectorId)).trigger('SKIP');
   }
 
   async pause(connectorId: string, note: string): Promise<void> {
-    await this.client.schedule.getHandle(scheduleIdOf(connectorId)).pause(note);
+    await this.client.schedule.getHandle(connectorScheduleId(connectorId)).pause(note);
   }
 
   async resume(connectorId: string, note: string): Promise<void> {
-    await this.client.schedule.getHandle(scheduleIdOf(connectorId)).unpause(note);
+    await this.client.schedule.getHandle(connectorScheduleId(connectorId)).unpause(note);
   }
 }

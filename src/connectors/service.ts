@@ -5,7 +5,8 @@ import type { MappingRecord } from '../db/mappings.js';
 import type { MappingSpec } from '../objectify/spec.js';
 import { listRuns, type RunListItem } from '../temporal/list.js';
 import { checkUrl, parseAllowedHosts } from './safe-fetch.js';
-import { ConnectorSchedules, scheduleIdOf } from './schedules.js';
+import { connectorScheduleId } from '../contracts/connector-sync.js';
+import { ConnectorSchedules } from './schedules.js';
 import {
   type ConnectorKind,
   type ConnectorSchedule,
@@ -144,7 +145,7 @@ export class ConnectorService {
     return {
       ...view(record),
       status: {
-        scheduleId: scheduleIdOf(id),
+        scheduleId: connectorScheduleId(id),
         paused: schedule?.state.paused ?? false,
         note: schedule?.state.note ?? (schedule ? null : 'the Temporal Schedule is missing; update the connector to recreate it'),
         nextRuns: schedule && !schedule.state.paused ? schedule.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()) : [],
@@ -246,5 +247,5 @@ interface DefinitionFields {
 const GRPC_INVALID_ARGUMENT = 3;
 
 function view(record: ConnectorRecord): ConnectorView {
-  return { ...record, scheduleId: scheduleIdOf(record.id) };
+  return { ...record, scheduleId: connectorScheduleId(record.id) };
 }

@@ -2,12 +2,14 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { ConnectorNotFoundError } from '../connectors/service.js';
+import { eventWorkflowId, type Pipeline } from '../contracts/common.js';
+import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO } from '../contracts/objectify.js';
 import { startIngest } from '../pipelines/ingest.js';
-import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../pipelines/objectify.js';
-import { ObjectNotFoundError, type ObjectHead, type ObjectLocator, parseS3Url } from '../storage/s3.js';
+import { startObjectify } from '../pipelines/objectify.js';
+import { type HeadReader, pinVersion } from '../pipelines/pin.js';
+import { ObjectNotFoundError, parseS3Url } from '../storage/s3.js';
 import { S3BucketSchema, S3KeySchema, S3UrlSchema } from '../storage/names.js';
 import type { StartedRun } from '../temporal/runs.js';
-import { eventWorkflowId } from '../temporal/workflow-ids.js';
 
 /**
  * Which pipeline a signed event starts, declared as data: event_type → pipeline, payload schema
@@ -18,7 +20,7 @@ import { eventWorkflowId } from '../temporal/workflow-ids.js';
 export interface EventDependencies {
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>;
   temporal: Client;
-  storage: { head(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectHead> };
+  storage: HeadReader;
   mappings: { get(id: string): Promise<{ id: string } | undefined> };
   connectors: { sync(id: string): Promise<{ workflowId: string | null; runId: string | null; started: boolean }> };
 }
@@ -45,14 +47,14 @@ export class EventRejectedError extends Error {
 type Start = (deps: EventDependencies, event: RoutedEvent) => Promise<StartedRun>;
 
 export interface EventRoute {
-  readonly pipeline: string;
+  readonly pipeline: Pipeline;
   readonly payload: z.ZodType;
   /** Validates a payload; a valid one yields the start of its run, typed by the schema. */
   accept(payload: unknown): { success: true; start: Start } | { success: false; error: z.ZodError };
 }
 
 function route<S extends z.ZodType>(spec: {
-  pipeline: string;
+  pipeline: Pipeline;
   payload: S;
   start: (payload: z.output<S>, deps: EventDependencies, event: RoutedEvent) => Promise<StartedRun>;
 }): EventRoute {
@@ -87,18 +89,8 @@ async function startAssetIngest(
   let object = payload;
   if (payload.versionId === undefined && payload.etag === undefined) {
     // Pin the version that exists now: the run must not read an object replaced after the event.
-    const head = await deps.storage.head({ bucket: payload.bucket, key: payload.key }).catch((err: unknown) => {
-      if (err instanceof ObjectNotFoundError) throw new EventRejectedError('object_not_found', err.message);
-      throw err;
-    });
-    object = {
-      ...payload,
-      // Unversioned buckets have no version id: the ETag names the version.
-      versionId: head.versionId,
-      etag: head.etag,
-      size: payload.size ?? head.size,
-      contentType: payload.contentType ?? head.contentType,
-    };
+    const pinned = await pinVersion(deps.storage, payload).catch(objectRejected);
+    object = { ...pinned, size: payload.size ?? pinned.size, contentType: payload.contentType ?? pinned.contentType };
   }
   return startIngest(deps.temporal, deps.config, object, {
     workflowId: eventWorkflowId('ingest', event.source, event.eventId),
@@ -127,12 +119,7 @@ async function startDatasetObjectify(
   let { versionId, etag } = payload;
   if (etag === undefined) {
     // Pin the version that exists now, as for asset.uploaded.
-    const head = await deps.storage.head({ bucket, key, versionId }).catch((err: unknown) => {
-      if (err instanceof ObjectNotFoundError) throw new EventRejectedError('object_not_found', err.message);
-      throw err;
-    });
-    versionId = versionId ?? head.versionId;
-    etag = head.etag;
+    ({ versionId, etag } = await pinVersion(deps.storage, { bucket, key, versionId }).catch(objectRejected));
   }
   return startObjectify(
     deps.temporal,
@@ -140,6 +127,12 @@ async function startDatasetObjectify(
     { dataset: { bucket, key, versionId, etag }, mappingId: mapping.id, maxRejectRatio: payload.maxRejectRatio, batchRows: DEFAULT_BATCH_ROWS },
     { workflowId: eventWorkflowId('objectify', event.source, event.eventId), memo: event.traceId ? { traceId: event.traceId } : undefined },
   );
+}
+
+/** The object an event names is not in the store: the event cannot be acted on. */
+function objectRejected(err: unknown): never {
+  if (err instanceof ObjectNotFoundError) throw new EventRejectedError('object_not_found', err.message);
+  throw err;
 }
 
 export const ConnectorSyncRequestedPayload = z.object({ connectorId: z.uuid() }).strict();

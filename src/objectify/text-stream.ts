@@ -2,6 +2,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { DatasetFormatError, DatasetTooLargeError } from './errors.js';
+import type { TextEncodingName } from '../contracts/objectify.js';
 
 /**
  * From the stored bytes of a dataset to the UTF-8 text the parsers read: gzip decompressed (with
@@ -13,7 +14,8 @@ import { DatasetFormatError, DatasetTooLargeError } from './errors.js';
  * skipped to the offset, like a gzip file.
  */
 
-export type TextEncodingName = 'utf-8' | 'utf-16le' | 'utf-16be';
+// The encodings a load cursor can record (src/contracts/objectify.ts).
+export type { TextEncodingName };
 
 /**
  * Gzip's best case is about 1,030:1 (a run of one byte), a repeated row a few hundred to one; real

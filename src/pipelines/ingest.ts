@@ -1,31 +1,30 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import type { ObjectRef } from '../s3-events/parse.js';
-import { ObjectNotFoundError, type S3Storage } from '../storage/s3.js';
+import type { RunMemo } from '../contracts/common.js';
+import { type IngestInput, ingestWorkflow, ingestWorkflowId } from '../contracts/ingest.js';
+import { ObjectNotFoundError } from '../storage/s3.js';
 import type { ClosedRun } from '../temporal/control.js';
-import { type RunMemo, startRun, type StartedRun } from '../temporal/runs.js';
-import { ingestWorkflowId } from '../temporal/workflow-ids.js';
-import { startAttributes } from '../workflows/search-attributes.js';
+import { startRun, type StartedRun } from '../temporal/runs.js';
+import { type HeadReader, pinVersion } from './pin.js';
 
 export interface StartOptions {
-  /** Names the run instead of the object version (Idempotency-Key, event id); see workflow-ids.ts. */
-  workflowId?: string;
-  memo?: RunMemo;
+  /** Names the run instead of the object version (Idempotency-Key, event id); see contracts/common.ts. */
+  workflowId?: string | undefined;
+  memo?: RunMemo | undefined;
 }
 
 /** Starts (or finds) the ingest run of one object version. */
 export function startIngest(
   client: Client,
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
-  object: ObjectRef,
+  object: IngestInput,
   options: StartOptions = {},
 ): Promise<StartedRun> {
-  return startRun(client, config, {
-    workflowType: 'ingest',
+  return startRun(client, config, ingestWorkflow, {
     workflowId: options.workflowId ?? ingestWorkflowId(object),
-    memo: options.memo,
     args: [object],
-    searchAttributes: startAttributes('ingest', object.bucket),
+    source: object.bucket,
+    memo: options.memo,
   });
 }
 
@@ -39,16 +38,16 @@ export function startIngest(
 export async function ingestOfReplacement(
   client: Client,
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
-  storage: Pick<S3Storage, 'head'>,
+  storage: HeadReader,
   run: ClosedRun,
 ): Promise<StartedRun | undefined> {
-  const object = run.args[0] as ObjectRef | undefined;
+  const object = run.args[0] as IngestInput | undefined;
   // A version id names an immutable version: it is there or deleted, never replaced.
-  if (run.workflowType !== 'ingest' || !object?.etag || object.versionId) return undefined;
-  const head = await storage.head({ bucket: object.bucket, key: object.key }).catch((err: unknown) => {
+  if (run.workflowType !== ingestWorkflow.workflowType || !object?.etag || object.versionId) return undefined;
+  const current = await pinVersion(storage, { bucket: object.bucket, key: object.key }).catch((err: unknown) => {
     if (err instanceof ObjectNotFoundError) return undefined;
     throw err;
   });
-  if (!head || head.etag === object.etag) return undefined;
-  return startIngest(client, config, { bucket: object.bucket, key: object.key, etag: head.etag, size: head.size, contentType: head.contentType });
+  if (!current || current.etag === object.etag) return undefined;
+  return startIngest(client, config, current);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ObjectRef } from '../contracts/common.js';
 import { BUCKET_NAME, MAX_KEY_BYTES, objectKeyProblem } from '../storage/s3.js';
 
 /**
@@ -8,16 +9,6 @@ import { BUCKET_NAME, MAX_KEY_BYTES, objectKeyProblem } from '../storage/s3.js';
  *   keys query-escaped (`/` as `%2F`, space as `+`).
  * Both encode keys the same way, so one decoder serves both.
  */
-
-/** What an ingest run needs to know about the object that was stored. */
-export interface ObjectRef {
-  bucket: string;
-  key: string;
-  versionId?: string | undefined;
-  etag?: string | undefined;
-  size?: number | undefined;
-  contentType?: string | undefined;
-}
 
 export type RecordDecision =
   | { action: 'ingest'; eventName: string; object: ObjectRef }

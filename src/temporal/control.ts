@@ -5,7 +5,7 @@ import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/comm
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 import type { Config } from '../config.js';
-import { PIPELINE, SOURCE } from '../workflows/search-attributes.js';
+import { PIPELINE, SOURCE } from '../contracts/common.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const EventType = proto.temporal.api.enums.v1.EventType;

@@ -2,7 +2,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 // @temporalio/proto is CommonJS that Node's ESM loader cannot name-import: use its default export.
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
-import { STAGE } from '../workflows/search-attributes.js';
+import { STAGE } from '../contracts/common.js';
 import { durationMs, isoTime } from './timestamps.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

@@ -5,7 +5,7 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 import type { Config } from '../config.js';
-import { PIPELINE, SOURCE, STAGE } from '../workflows/search-attributes.js';
+import { PIPELINE, SOURCE, STAGE } from '../contracts/common.js';
 import { isoTime } from './timestamps.js';
 
 /** Run statuses as the API spells them (the SDK's names). */

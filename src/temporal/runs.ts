@@ -8,14 +8,15 @@ import {
   ApplicationFailure,
   CancelledFailure,
   defaultPayloadConverter,
-  type SearchAttributePair,
   TemporalFailure,
   TerminatedFailure,
   TimeoutFailure,
+  type Workflow,
 } from '@temporalio/common';
 import type { Config } from '../config.js';
-import { STAGE_START } from '../workflows/ingest-stages.js';
-import { PIPELINE, STAGE } from '../workflows/search-attributes.js';
+import { PIPELINE, type RunMemo, STAGE, startAttributes, type WorkflowContract } from '../contracts/common.js';
+import { INGEST_STAGE_START } from '../contracts/ingest.js';
+import { type RunProgress, runProgressQuery } from '../contracts/runs.js';
 
 export interface StartedRun {
   workflowId: string;
@@ -24,42 +25,38 @@ export interface StartedRun {
   duplicate: boolean;
 }
 
-export interface StartRunOptions {
-  workflowType: string;
+export interface StartRunOptions<W extends Workflow> {
   workflowId: string;
-  args: unknown[];
-  searchAttributes: SearchAttributePair[];
-  /** Shown with the run in the Temporal UI and the API; see RunMemo. */
-  memo?: RunMemo;
-}
-
-/** What Harvester records with a run besides its input. */
-export interface RunMemo {
-  /** W3C trace id from the event or the caller's traceparent, for following a request across logs. */
-  traceId?: string;
-  /** SHA-256 of the request that started a keyed run: the same key with another request is a conflict. */
-  requestHash?: string;
+  args: Parameters<W>;
+  /** Where the run's input comes from (a bucket, a connector id): its HarvesterSource. */
+  source: string;
+  /** Shown with the run in the Temporal UI and the API. */
+  memo?: RunMemo | undefined;
 }
 
 /**
- * Starts a run unless its id already has one, running or closed. Returns once the server has
- * durably recorded the start. Duplicates answer with the existing run: that is how repeated
- * deliveries of one event collapse into one run.
+ * Starts a run of `workflow` unless its id already has one, running or closed. Returns once the
+ * server has durably recorded the start. Duplicates answer with the existing run: that is how
+ * repeated deliveries of one event collapse into one run.
  */
-export async function startRun(
+export async function startRun<W extends Workflow>(
   client: Client,
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE'>,
-  options: StartRunOptions,
+  workflow: WorkflowContract<W>,
+  options: StartRunOptions<W>,
 ): Promise<StartedRun> {
+  const memo = options.memo && Object.keys(options.memo).length > 0 ? { ...options.memo } : undefined;
   try {
-    const handle = await client.workflow.start(options.workflowType, {
+    // StartRunOptions<W> has checked the arguments against the workflow's signature; the SDK's
+    // own check is a conditional type that TypeScript cannot resolve for a generic W.
+    const handle = await client.workflow.start<Workflow>(workflow.workflowType, {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       workflowId: options.workflowId,
       args: options.args,
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: options.searchAttributes,
-      memo: options.memo && Object.keys(options.memo).length > 0 ? { ...options.memo } : undefined,
+      typedSearchAttributes: startAttributes(workflow.pipeline, options.source),
+      memo,
     });
     return { workflowId: options.workflowId, runId: handle.firstExecutionRunId, duplicate: false };
   } catch (err) {
@@ -120,7 +117,7 @@ export async function describeRun(
   if (desc.status.name === 'RUNNING') {
     const step = currentStep(desc);
     const live = await client
-      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<LiveProgress>('progress'))
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(runProgressQuery))
       .catch(() => undefined); // no worker polling right now: fall back to the recorded stage
     const refined = live ? refineProgress(live, step) : undefined;
     return {
@@ -137,7 +134,7 @@ export async function describeRun(
   const closed = client.workflow.getHandle(workflowId, desc.runId, { followRuns: false });
   try {
     const result: unknown = await closed.result();
-    const progress = result as Partial<LiveProgress> | null;
+    const progress = result as ProgressLike | null;
     return {
       ...base,
       stage: progress?.stage ?? recordedStage,
@@ -153,13 +150,13 @@ export async function describeRun(
   }
 }
 
-/** What every pipeline's `progress` query answers: a stage, 0..1, and counters of its own. */
-type LiveProgress = { stage: string; progress: number } & Record<string, unknown>;
+/** A run's progress as its query or its result tells it: a stage, 0..1 (not every pipeline), and counters of its own. */
+type ProgressLike = { stage?: string; progress?: number } & Record<string, unknown>;
 
 // objectify (and an http-csv sync's result): rows and bytes; an s3-prefix sync: objects.
 const COUNTERS = ['rowsRead', 'rowsRejected', 'bytesRead', 'totalBytes', 'listed', 'ingested', 'failed', 'deleted'] as const;
 
-function countersOf(progress: Partial<LiveProgress>): Record<string, number> | null {
+function countersOf(progress: ProgressLike): Record<string, number> | null {
   const entries = COUNTERS.flatMap((name) => (typeof progress[name] === 'number' ? [[name, progress[name]] as const] : []));
   return entries.length > 0 ? Object.fromEntries(entries) : null;
 }
@@ -205,17 +202,17 @@ function currentStep(desc: WorkflowExecutionDescription): PendingStep | undefine
  * Between two workflow updates the running step's heartbeat is fresher: the download's byte count,
  * or the rows and bytes objectify's loadRows has committed.
  */
-function refineProgress(live: LiveProgress, step: PendingStep | undefined): LiveProgress {
+function refineProgress(live: RunProgress, step: PendingStep | undefined): ProgressLike {
   if (live.stage === 'downloading') {
     const beat = step?.heartbeat as { bytes?: number; totalBytes?: number } | undefined;
-    if (!beat?.totalBytes || beat.bytes === undefined) return live;
-    const share = STAGE_START.extracting - STAGE_START.downloading;
-    return { ...live, progress: STAGE_START.downloading + Math.min(share, (share * beat.bytes) / beat.totalBytes) };
+    if (!beat?.totalBytes || beat.bytes === undefined) return { ...live };
+    const share = INGEST_STAGE_START.extracting - INGEST_STAGE_START.downloading;
+    return { ...live, progress: INGEST_STAGE_START.downloading + Math.min(share, (share * beat.bytes) / beat.totalBytes) };
   }
   if (live.stage === 'loading' && step?.name === 'loadRows') {
     const beat = step.heartbeat as { rowsRead?: number; rowsRejected?: number; bytesRead?: number; sizeBytes?: number } | undefined;
-    if (!beat?.sizeBytes || beat.bytesRead === undefined || (beat.rowsRead ?? 0) < Number(live.rowsRead ?? 0)) return live;
+    if (!beat?.sizeBytes || beat.bytesRead === undefined || (beat.rowsRead ?? 0) < live.rowsRead) return { ...live };
     return { ...live, progress: Math.min(0.99, (0.99 * beat.bytesRead) / beat.sizeBytes), rowsRead: beat.rowsRead ?? 0, rowsRejected: beat.rowsRejected ?? 0, bytesRead: beat.bytesRead };
   }
-  return live;
+  return { ...live };
 }

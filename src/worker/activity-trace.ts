@@ -1,6 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { TRACE_HEADER } from '../workflows/interceptors.js';
+import { TRACE_HEADER } from '../contracts/common.js';
 
 /** Puts the trace id that the workflow sent with an activity into that activity's log lines. */
 export const activityTraceInterceptor: ActivityInterceptorsFactory = () => {

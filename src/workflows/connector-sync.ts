@@ -2,7 +2,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   continueAsNew,
-  defineQuery,
   executeChild,
   isCancellation,
   ParentClosePolicy,
@@ -13,46 +12,27 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ConnectorActivities, ConnectorPlan, S3Change, S3PageResult } from '../activities/connectors.js';
-import type { S3PrefixConfig } from '../connectors/spec.js';
-import type { ingest } from './ingest.js';
-import type { objectify } from './objectify.js';
-import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO } from './objectify-defaults.js';
-import { SHORT_DB } from './activity-options.js';
-import { STAGE, startAttributes } from './search-attributes.js';
+import type { ConnectorActivities } from '../activities/connectors.js';
+import { STAGE, startAttributes } from '../contracts/common.js';
+import {
+  type ConnectorSyncInput,
+  type ConnectorSyncProgress,
+  connectorSyncProgressQuery,
+  type ConnectorSyncResult,
+  type ConnectorSyncStage,
+  type ConnectorSyncWorkflow,
+  type S3SyncTotals,
+} from '../contracts/connector-sync.js';
+import { failure } from '../contracts/failures.js';
+import { ingestWorkflow, type IngestWorkflow } from '../contracts/ingest.js';
+import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, objectifyWorkflow, type ObjectifyWorkflow } from '../contracts/objectify.js';
+import { CONNECTOR_STATE, SOURCE_CHECK } from './activity-options.js';
 
-export interface ConnectorSyncInput {
-  connectorId: string;
-  /** s3-prefix, set by continue-as-new: where the listing goes on, and the totals so far. */
-  resume?: S3SyncTotals & { after: string };
-}
-
-export type ConnectorSyncStage = 'checking' | 'importing' | 'recording' | 'completed';
-
-export interface S3SyncTotals {
-  listed: number;
-  ingested: number;
-  failed: number;
-  deleted: number;
-  /** The first failed runs and deleted keys, for the result; the counts are complete. */
-  failedRuns: Array<{ key: string; workflowId: string; message: string }>;
-  deletedKeys: string[];
-}
-
-export type ConnectorSyncResult =
-  | { kind: 'http-csv'; changed: false; reason: 'not-modified' | 'same-content' }
-  | { kind: 'http-csv'; changed: true; snapshot: string; objectifyWorkflowId: string; datasetVersionId: string; objects: number; rowsRead: number; rowsRejected: number }
-  | ({ kind: 's3-prefix'; changed: boolean } & Omit<S3SyncTotals, 'failed' | 'failedRuns'>);
-
-export interface ConnectorSyncProgress {
-  stage: ConnectorSyncStage;
-  /** s3-prefix: the counts so far. */
-  listed: number;
-  ingested: number;
-  failed: number;
-}
-
-export const syncProgressQuery = defineQuery<ConnectorSyncProgress>('progress');
+// What the activities answer, as their type says.
+type ConnectorPlan = Awaited<ReturnType<ConnectorActivities['loadConnector']>>;
+type S3PageResult = Awaited<ReturnType<ConnectorActivities['listS3Changes']>>;
+type S3Change = S3PageResult['changes'][number];
+type S3PrefixConfig = Extract<ConnectorPlan, { kind: 's3-prefix' }>['config'];
 
 // Ingest runs of one s3-prefix page run this many at a time.
 const INGEST_PARALLELISM = 8;
@@ -63,13 +43,8 @@ const PAGES_PER_RUN = 8;
 // Keep results small: the counts are complete, the lists are samples.
 const SAMPLE = 20;
 
-const shortDb = proxyActivities<ConnectorActivities>(SHORT_DB);
-
-/** Talks to the source: a few quick retries, then the sync fails visibly and the cursor stays. */
-const source = proxyActivities<ConnectorActivities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4 },
-});
+const { loadConnector, recordSync, takeS3Objects } = proxyActivities<ConnectorActivities>(CONNECTOR_STATE);
+const { checkHttpCsv, listS3Changes } = proxyActivities<ConnectorActivities>(SOURCE_CHECK);
 
 /**
  * connector-sync: one poll of a connector's source, started by its Temporal Schedule (or "sync now").
@@ -79,35 +54,35 @@ const source = proxyActivities<ConnectorActivities>({
  */
 export async function connectorSync(input: ConnectorSyncInput): Promise<ConnectorSyncResult> {
   let progress: ConnectorSyncProgress = { stage: 'checking', listed: input.resume?.listed ?? 0, ingested: input.resume?.ingested ?? 0, failed: input.resume?.failed ?? 0 };
-  setHandler(syncProgressQuery, () => progress);
+  setHandler(connectorSyncProgressQuery, () => progress);
   const enter = (stage: ConnectorSyncStage): void => {
     progress = { ...progress, stage };
     upsertSearchAttributes([{ key: STAGE, value: stage }]);
   };
 
   enter('checking');
-  const plan = await shortDb.loadConnector({ connectorId: input.connectorId });
+  const plan = await loadConnector({ connectorId: input.connectorId });
   if (plan.kind === 'http-csv') return syncHttpCsv(input.connectorId, plan, enter);
   return syncS3Prefix(input, plan.config, enter, (p) => (progress = { ...progress, ...p }));
 }
 
 async function syncHttpCsv(connectorId: string, plan: Extract<ConnectorPlan, { kind: 'http-csv' }>, enter: (stage: ConnectorSyncStage) => void): Promise<ConnectorSyncResult> {
-  const check = await source.checkHttpCsv({ connectorId, url: plan.config.url, mappingId: plan.mappingId });
+  const check = await checkHttpCsv({ connectorId, url: plan.config.url, mappingId: plan.mappingId });
   if (!check.changed) {
     enter('completed');
     return { kind: 'http-csv', changed: false, reason: check.reason };
   }
 
   enter('importing');
-  const loaded = await executeChild<typeof objectify>('objectify', {
+  const loaded = await executeChild<ObjectifyWorkflow>(objectifyWorkflow.workflowType, {
     workflowId: check.objectifyWorkflowId,
     args: [{ dataset: check.snapshot, mappingId: plan.mappingId, maxRejectRatio: DEFAULT_MAX_REJECT_RATIO, batchRows: DEFAULT_BATCH_ROWS }],
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-    typedSearchAttributes: startAttributes('objectify', check.snapshot.bucket),
+    typedSearchAttributes: startAttributes(objectifyWorkflow.pipeline, check.snapshot.bucket),
   });
 
   enter('recording');
-  await shortDb.recordSync({ connectorId, position: check.position, changed: true });
+  await recordSync({ connectorId, position: check.position, changed: true });
   enter('completed');
   return {
     kind: 'http-csv',
@@ -135,10 +110,10 @@ async function syncS3Prefix(
 
   for (let pages = 0; after !== undefined; pages++) {
     if (pages >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof connectorSync>({ connectorId, resume: { ...totals, after } });
+      await continueAsNew<ConnectorSyncWorkflow>({ connectorId, resume: { ...totals, after } });
     }
     enter('checking');
-    const page: S3PageResult = await source.listS3Changes({ connectorId, config, after, pageSize: PAGE_SIZE });
+    const page: S3PageResult = await listS3Changes({ connectorId, config, after, pageSize: PAGE_SIZE });
     totals.listed += page.listed;
     totals.deleted += page.deleted.length;
     totals.deletedKeys.push(...page.deleted.slice(0, SAMPLE - totals.deletedKeys.length));
@@ -158,12 +133,12 @@ async function syncS3Prefix(
   }
 
   enter('recording');
-  await shortDb.recordSync({ connectorId, changed: totals.ingested > 0 || totals.deleted > 0 });
+  await recordSync({ connectorId, changed: totals.ingested > 0 || totals.deleted > 0 });
   if (totals.failed > 0) {
     const first = totals.failedRuns[0]!;
     throw ApplicationFailure.nonRetryable(
       `${totals.failed} of ${totals.failed + totals.ingested} changed objects failed to ingest; the next sync retries them. First: ${first.key} (${first.workflowId}): ${first.message}`,
-      'ObjectsFailed',
+      failure.ObjectsFailed,
       totals,
     );
   }
@@ -199,7 +174,7 @@ async function syncS3Prefix(
     try {
       await Promise.all(Array.from({ length: Math.min(INGEST_PARALLELISM, changes.length) }, lane));
     } finally {
-      if (succeeded.length > 0) await CancellationScope.nonCancellable(() => shortDb.takeS3Objects({ connectorId, objects: succeeded }));
+      if (succeeded.length > 0) await CancellationScope.nonCancellable(() => takeS3Objects({ connectorId, objects: succeeded }));
     }
     return succeeded;
   }
@@ -207,14 +182,14 @@ async function syncS3Prefix(
 
 async function ingestChild(change: S3Change): Promise<void> {
   try {
-    await executeChild<typeof ingest>('ingest', {
+    await executeChild<IngestWorkflow>(ingestWorkflow.workflowType, {
       workflowId: change.workflowId,
       args: [change.object],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       // A completed run of this object version (from an earlier sync that stopped before recording
       // it) is not repeated; a failed one is.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      typedSearchAttributes: startAttributes('ingest', change.object.bucket),
+      typedSearchAttributes: startAttributes(ingestWorkflow.pipeline, change.object.bucket),
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -8,7 +8,7 @@ import { describeRun } from '../temporal/runs.js';
 import { ARTICLE, makeDocx, makePdf } from '../../test/support/fixtures.js';
 import { startHarness, type Harness } from '../../test/support/harness.js';
 import { waitFor } from '../../test/support/stack.js';
-import type { IngestResult } from './ingest.js';
+import type { IngestResult, IngestWorkflow } from '../contracts/ingest.js';
 
 // The ingest workflow on the real dev server, with the real activities (S3, extractors, the local
 // AI provider, Postgres).
@@ -27,7 +27,7 @@ afterAll(async () => {
 async function ingestAndWait(key: string): Promise<{ workflowId: string; result: IngestResult }> {
   const head = await h.storage.head({ bucket: h.bucket, key });
   const run = await startIngest(h.client, h.config, { bucket: h.bucket, key, etag: head.etag, size: head.size, contentType: head.contentType });
-  const result = await h.client.workflow.getHandle<(input: unknown) => Promise<IngestResult>>(run.workflowId).result();
+  const result = await h.client.workflow.getHandle<IngestWorkflow>(run.workflowId).result();
   return { workflowId: run.workflowId, result };
 }
 

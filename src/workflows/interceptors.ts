@@ -1,7 +1,5 @@
 import { defaultPayloadConverter, type WorkflowInterceptorsFactory, workflowInfo } from '@temporalio/workflow';
-
-/** The header that carries a run's trace id to its activities (see src/worker/activity-trace.ts). */
-export const TRACE_HEADER = 'harvester-trace-id';
+import { type RunMemo, TRACE_HEADER } from '../contracts/common.js';
 
 /**
  * A run's trace id (memo `traceId`, set from an event's trace_id or a traceparent header) goes
@@ -24,6 +22,6 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
 });
 
 function memoTraceId(): string | undefined {
-  const traceId = workflowInfo().memo?.traceId;
+  const traceId: unknown = (workflowInfo().memo as RunMemo | undefined)?.traceId;
   return typeof traceId === 'string' ? traceId : undefined;
 }

@@ -1,73 +1,30 @@
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LoadCursor, ObjectifyActivities } from '../activities/objectify.js';
-import { HOUSEKEEPING, SHORT_DB } from './activity-options.js';
-import { STAGE } from './search-attributes.js';
+import type { ObjectifyActivities } from '../activities/objectify.js';
+import { STAGE } from '../contracts/common.js';
+import {
+  type LoadCursor,
+  type ObjectifyInput,
+  type ObjectifyProgress,
+  objectifyProgressQuery,
+  type ObjectifyResult,
+  type ObjectifyStage,
+} from '../contracts/objectify.js';
+import { failure } from '../contracts/failures.js';
+import { DISCARD_LOAD, LOAD_ROWS, PREPARE_LOAD, PUBLISH_LOAD } from './activity-options.js';
 
-/** A dataset version (one S3 object version) through one registered mapping spec. */
-export interface ObjectifyInput {
-  dataset: { bucket: string; key: string; versionId?: string; etag: string };
-  mappingId: string;
-  /** The run fails, publishing nothing, when more than this share of rows is rejected. */
-  maxRejectRatio: number;
-  /** Rows per database transaction. */
-  batchRows: number;
-  /** Set by continue-as-new: where the previous run of this chain stopped. */
-  resume?: LoadCursor;
-  /** How work is cut into activity calls and runs; the defaults suit production, tests shrink them. */
-  limits?: { batchesPerCall?: number; callsPerRun?: number };
-}
-
-export type ObjectifyStage = 'preparing' | 'loading' | 'publishing' | 'completed';
-
-export interface ObjectifyProgress {
-  stage: ObjectifyStage;
-  /** 0..1: the share of the file's bytes read, until publishing. */
-  progress: number;
-  rowsRead: number;
-  rowsRejected: number;
-  bytesRead: number;
-  totalBytes: number;
-}
-
-export interface ObjectifyResult extends ObjectifyProgress {
-  loadId: string;
-  datasetVersionId: string;
-  objectType: string;
-  /** Distinct objects published (rows with the same key collapse into one). */
-  objects: number;
-  /** True when this dataset version and mapping had been published already: nothing was redone. */
-  alreadyPublished: boolean;
-}
-
-export const progressQuery = defineQuery<ObjectifyProgress>('progress');
-
-const WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
-
-const shortDb = proxyActivities<ObjectifyActivities>(SHORT_DB);
-
-/** Streams batches of rows into Postgres; heartbeats its offset so a retry resumes there. */
-const bulkLoad = proxyActivities<ObjectifyActivities>({
-  startToCloseTimeout: '30 minutes',
-  // The activity heartbeats every few seconds even inside a slow batch: a dead worker is noticed
-  // and its work handed to another within this.
-  heartbeatTimeout: '20 seconds',
-  scheduleToCloseTimeout: '12 hours',
-  cancellationType: WAIT,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-
-const housekeeping = proxyActivities<ObjectifyActivities>(HOUSEKEEPING);
+const { prepareLoad } = proxyActivities<ObjectifyActivities>(PREPARE_LOAD);
+const { loadRows } = proxyActivities<ObjectifyActivities>(LOAD_ROWS);
+const { publishLoad } = proxyActivities<ObjectifyActivities>(PUBLISH_LOAD);
+const { discardLoad } = proxyActivities<ObjectifyActivities>(DISCARD_LOAD);
 
 // Batches per loadRows call: a call is a few seconds of work, so the history grows slowly. A gzip
 // file cannot be entered in the middle, so each call decompresses it again from the start: there
@@ -85,7 +42,7 @@ const CALLS_PER_RUN = 200;
 export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult> {
   let cursor = input.resume;
   let progress: ObjectifyProgress = cursor ? progressOf('loading', cursor) : { stage: 'preparing', progress: 0, rowsRead: 0, rowsRejected: 0, bytesRead: 0, totalBytes: 0 };
-  setHandler(progressQuery, () => progress);
+  setHandler(objectifyProgressQuery, () => progress);
   const enter = (stage: ObjectifyStage): void => {
     progress = { ...progress, stage };
     upsertSearchAttributes([{ key: STAGE, value: stage }]);
@@ -94,7 +51,7 @@ export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult>
   try {
     if (!cursor) {
       enter('preparing');
-      const prepared = await shortDb.prepareLoad({ dataset: input.dataset, mappingId: input.mappingId, workflowId: workflowInfo().workflowId });
+      const prepared = await prepareLoad({ dataset: input.dataset, mappingId: input.mappingId, workflowId: workflowInfo().workflowId });
       if (prepared.published) {
         enter('completed');
         const { published: p, cursor: c } = prepared;
@@ -111,7 +68,7 @@ export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult>
       if (calls >= callsPerRun || workflowInfo().continueAsNewSuggested) {
         await continueAsNew<typeof objectify>({ ...input, resume: cursor });
       }
-      cursor = await bulkLoad.loadRows({ cursor, dataset: input.dataset, mappingId: input.mappingId, batchRows: input.batchRows, maxBatches });
+      cursor = await loadRows({ cursor, dataset: input.dataset, mappingId: input.mappingId, batchRows: input.batchRows, maxBatches });
       progress = progressOf('loading', cursor);
     }
 
@@ -121,13 +78,13 @@ export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult>
       const reasons = first.length > 0 ? `; first rejected: ${first.map((r) => `row ${r.rowNumber}: ${r.reason}`).join('; ')}` : '';
       throw ApplicationFailure.nonRetryable(
         `${cursor.rowsRejected} of ${cursor.rowsRead} rows rejected (${pct(cursor.rowsRejected / cursor.rowsRead)}), above maxRejectRatio ${pct(input.maxRejectRatio)}; nothing was published${reasons}`,
-        'TooManyRejects',
+        failure.TooManyRejects,
         { rowsRead: cursor.rowsRead, rowsRejected: cursor.rowsRejected, firstRejects: first },
       );
     }
 
     enter('publishing');
-    const counts = await shortDb.publishLoad({ loadId: cursor.loadId, rowsRead: cursor.rowsRead });
+    const counts = await publishLoad({ loadId: cursor.loadId, rowsRead: cursor.rowsRead });
     enter('completed');
     progress = { ...progress, progress: 1 };
     return { ...progress, rowsRejected: counts.rowsRejected, loadId: cursor.loadId, datasetVersionId: cursor.datasetVersionId, objectType: cursor.objectType, objects: counts.objects, alreadyPublished: false };
@@ -135,7 +92,7 @@ export async function objectify(input: ObjectifyInput): Promise<ObjectifyResult>
     // Continue-as-new is not an ending: the next run goes on with this load.
     if (cursor && !(err instanceof ContinueAsNew)) {
       const loadId = cursor.loadId;
-      await CancellationScope.nonCancellable(() => housekeeping.discardLoad({ loadId }));
+      await CancellationScope.nonCancellable(() => discardLoad({ loadId }));
     }
     throw err;
   }

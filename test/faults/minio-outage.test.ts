@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/net.js';
 import { startIngest } from '../../src/pipelines/ingest.js';
 import type { StartedRun } from '../../src/temporal/runs.js';
-import type { IngestResult } from '../../src/workflows/ingest.js';
+import type { IngestResult } from '../../src/contracts/ingest.js';
 import { assetRows, failedAttempts, filesUnder, processConfig, runningAttempt } from '../support/faults.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { type HoldingProxy, startHoldingProxy } from '../support/holding-proxy.js';

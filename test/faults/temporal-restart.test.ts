@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startIngest } from '../../src/pipelines/ingest.js';
-import type { IngestResult } from '../../src/workflows/ingest.js';
+import type { IngestResult } from '../../src/contracts/ingest.js';
 import { assetRows } from '../support/faults.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry } from '../support/processes.js';

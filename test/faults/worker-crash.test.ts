@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startIngest } from '../../src/pipelines/ingest.js';
 import type { StartedRun } from '../../src/temporal/runs.js';
-import type { IngestResult } from '../../src/workflows/ingest.js';
+import type { IngestResult } from '../../src/contracts/ingest.js';
 import { assetRows, filesUnder, processConfig, runningAttempt, stepAttempts, withApplicationName } from '../support/faults.js';
 import { ARTICLE } from '../support/fixtures.js';
 import { startHarness, type Harness } from '../support/harness.js';

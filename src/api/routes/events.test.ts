@@ -6,7 +6,7 @@ import { startHarness, type Harness } from '../../../test/support/harness.js';
 import { ARTICLE } from '../../../test/support/fixtures.js';
 import { uniqueId } from '../../../test/support/stack.js';
 import { PgMappingRepository } from '../../db/mappings.js';
-import { eventWorkflowId } from '../../temporal/workflow-ids.js';
+import { eventWorkflowId } from '../../contracts/common.js';
 import { createTestApp } from '../../../test/support/api.js';
 import { MAX_EVENT_BYTES } from './s3-events.js';
 

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { MappingSpecSchema } from '../../objectify/spec.js';
-import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO, startObjectify } from '../../pipelines/objectify.js';
+import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO } from '../../contracts/objectify.js';
+import { startObjectify } from '../../pipelines/objectify.js';
 import { S3UrlSchema } from '../../storage/names.js';
 import { ObjectNotFoundError, parseS3Url } from '../../storage/s3.js';
 import type { AppDependencies, AppEnv } from '../app.js';
