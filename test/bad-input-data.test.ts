@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIngest } from '../src/pipelines/ingest.js';
 import { startObjectify } from '../src/pipelines/objectify.js';
 import { describeRun } from '../src/temporal/runs.js';
+import { connectorSyncWorkflow, type ConnectorSyncWorkflow } from '../src/contracts/connector-sync.js';
 import type { ObjectifyInput, ObjectifyResult } from '../src/contracts/objectify.js';
 import { createTestApp, expectError, operatorCall } from './support/api.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -585,7 +586,7 @@ describe('connector redirects to private addresses', () => {
     connectorId = ((await res.json()) as { id: string }).id;
     // A first sync that works, so that there is a cursor to keep.
     redirect = undefined;
-    const ok: unknown = await h.client.workflow.execute('connectorSync', { taskQueue: h.config.TEMPORAL_TASK_QUEUE, workflowId: uniqueId(`connector-sync:${connectorId}`), args: [{ connectorId }] });
+    const ok: unknown = await h.client.workflow.execute<ConnectorSyncWorkflow>(connectorSyncWorkflow.workflowType, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, workflowId: uniqueId(`connector-sync:${connectorId}`), args: [{ connectorId }] });
     expect(ok).toMatchObject({ kind: 'http-csv', changed: true, objects: 2 });
   });
 
@@ -608,7 +609,7 @@ describe('connector redirects to private addresses', () => {
     const before = { requests: source.requests.length, cursor: (await status()).cursor, objects: await objectsOf('remote') };
     redirect = { status: code, location };
     const workflowId = uniqueId(`connector-sync:${connectorId}`);
-    const error = await h.client.workflow.execute('connectorSync', { taskQueue: h.config.TEMPORAL_TASK_QUEUE, workflowId, args: [{ connectorId }] }).then(() => undefined, (err: unknown) => err);
+    const error = await h.client.workflow.execute<ConnectorSyncWorkflow>(connectorSyncWorkflow.workflowType, { taskQueue: h.config.TEMPORAL_TASK_QUEUE, workflowId, args: [{ connectorId }] }).then(() => undefined, (err: unknown) => err);
     redirect = undefined;
     expect(error, `${code} to ${location}`).toBeDefined();
 

@@ -1,3 +1,8 @@
+/**
+ * src/activities: every piece of I/O the workflows do (S3 transfers, extraction, the AI provider,
+ * Postgres writes, connector sources), as activity factories over narrow ports; run by the worker
+ * process. This module is their composition root: the real adapters wired to the factories.
+ */
 import type pg from 'pg';
 import { createAiProvider } from '../ai/index.js';
 import type { Config } from '../config.js';

@@ -1,3 +1,7 @@
+/**
+ * src/ai: the AI providers behind the AiProvider port (language, keywords, summary, chunks);
+ * called by the analyse activity in the worker process.
+ */
 import type { Config } from '../config.js';
 import { createLocalAiProvider } from './local.js';
 import type { AiProvider } from './provider.js';

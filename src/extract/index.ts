@@ -1,3 +1,7 @@
+/**
+ * src/extract: text and metadata from stored files (text, Markdown, HTML, JSON, CSV, PDF, DOCX),
+ * with their limits; called by the extract activity in the worker process.
+ */
 import { extractCsv } from './csv.js';
 import { decodeText } from './decode.js';
 import { extractDocx } from './docx.js';

@@ -1,3 +1,8 @@
+/**
+ * src/objectify: the mapping spec, the row conversion and the streaming dataset reader (CSV, JSON
+ * Lines, gzip, UTF-16); the api validates specs with it, the worker's objectify activities load
+ * rows with it.
+ */
 import { z } from '@hono/zod-openapi';
 import { checkDefault, unstorable } from './convert.js';
 

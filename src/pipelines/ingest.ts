@@ -1,3 +1,8 @@
+/**
+ * src/pipelines: how runs are started: each pipeline's start (its workflow id and search
+ * attributes, through the typed contracts) and the one rule for pinning an object's version
+ * (pin.ts); used by every start path of the api process (API, S3 notifications, events, retry).
+ */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { RunMemo } from '../contracts/common.js';

@@ -1,3 +1,7 @@
+/**
+ * src/s3-events: parsing of S3 and MinIO bucket notifications into ingest decisions; used by the
+ * api process's POST /api/v1/events/s3.
+ */
 import { z } from 'zod';
 import type { ObjectRef } from '../contracts/common.js';
 import { BUCKET_NAME, MAX_KEY_BYTES, objectKeyProblem } from '../storage/s3.js';

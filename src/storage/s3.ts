@@ -1,3 +1,7 @@
+/**
+ * src/storage: the S3 adapter (typed calls, S3's errors named: not found, changed) and the object
+ * naming rules; used by the api (heads, bucket checks) and the worker's activities (transfers).
+ */
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,

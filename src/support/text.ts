@@ -1,4 +1,8 @@
 /**
+ * src/support: small pure helpers shared by several folders (request fingerprints, text that
+ * Postgres cannot store). No I/O.
+ */
+/**
  * Text that Postgres cannot keep as it was sent: a NUL character (text and jsonb refuse U+0000)
  * or an unpaired UTF-16 surrogate (jsonb refuses the escape JSON.stringify writes for one; text
  * would store U+FFFD instead). No name, key or value of this API needs either, so a request that

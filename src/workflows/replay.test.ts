@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { PIPELINE_WORKFLOWS } from '../contracts/runs.js';
 import { replayOptions } from '../worker/create.js';
 
 // Determinism guard: histories recorded from real runs (test/histories/<workflow type>/*.json,
@@ -30,7 +31,7 @@ const histories = await recorded();
 describe('replay of recorded histories', () => {
   it('has recorded histories of every pipeline', () => {
     const types = new Set(histories.map((h) => h.name.split('/')[0]));
-    for (const type of ['ingest', 'objectify', 'connectorSync']) expect(types, type).toContain(type);
+    for (const { workflowType } of Object.values(PIPELINE_WORKFLOWS)) expect(types, workflowType).toContain(workflowType);
   });
 
   it.each(histories)('replays $name', async ({ file }) => {
