@@ -1,6 +1,6 @@
 #!/bin/sh
 # docker-compose.yml's `temporal-namespace`, in temporalio/admin-tools: the namespace Harvester
-# runs in and its custom search attributes (src/workflows/search-attributes.ts), which make runs
+# runs in and its custom search attributes (src/contracts/common.ts), which make runs
 # searchable by pipeline, source and stage in the api and the Web UI. Safe on every start.
 # The temporal CLI reads TEMPORAL_ADDRESS from the environment.
 set -eu

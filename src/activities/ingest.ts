@@ -14,8 +14,7 @@ import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
 import { objectVersion } from '../contracts/common.js';
 import { failure } from '../contracts/failures.js';
 import type { IngestInput } from '../contracts/ingest.js';
-import { asStorageFailure } from './failures.js';
-import { currentRun, keepHeartbeating, rethrowIfCancelled, runScratchDir } from './support.js';
+import { asStorageFailure, currentRun, keepHeartbeating, rethrowIfCancelled, runScratchDir } from './support.js';
 
 /** What the ingest activities need from object storage. */
 export interface IngestStorage {

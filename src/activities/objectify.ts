@@ -9,8 +9,7 @@ import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
 import { objectVersion } from '../contracts/common.js';
 import { failure } from '../contracts/failures.js';
 import type { DatasetRef, LoadCursor } from '../contracts/objectify.js';
-import { asStorageFailure } from './failures.js';
-import { rethrowIfCancelled } from './support.js';
+import { asStorageFailure, rethrowIfCancelled } from './support.js';
 
 /** What objectify needs from object storage. */
 export interface DatasetStorage {

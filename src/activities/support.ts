@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../contracts/failures.js';
+import { ObjectChangedError, ObjectNotFoundError } from '../storage/s3.js';
 
 /** The workflow run an activity works for (activities here never run standalone). */
 export function currentRun(): { workflowId: string; runId: string } {
@@ -38,6 +41,17 @@ export async function keepHeartbeating<T>(work: () => Promise<T>, everyMs = 5_00
  */
 export function rethrowIfCancelled(err: unknown, signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason ?? err;
+}
+
+/**
+ * An S3 error as the activity should throw it: a cancellation as the cancellation, a missing or
+ * replaced object as a non-retryable failure, anything else as is (retried by Temporal).
+ */
+export function asStorageFailure(err: unknown, signal: AbortSignal): unknown {
+  rethrowIfCancelled(err, signal);
+  if (err instanceof ObjectNotFoundError) return ApplicationFailure.nonRetryable(err.message, failure.ObjectNotFound);
+  if (err instanceof ObjectChangedError) return ApplicationFailure.nonRetryable(err.message, failure.ObjectChanged);
+  return err;
 }
 
 /**
