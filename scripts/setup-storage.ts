@@ -1,4 +1,8 @@
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { reachOrExit } from '../src/startup.js';
+import { createS3Client } from '../src/storage/s3.js';
 import { runScript, scriptLog } from './lib/cli.js';
 import { setUpBuckets } from './lib/minio.js';
 
@@ -8,6 +12,13 @@ import { setUpBuckets } from './lib/minio.js';
 // run on every start.
 runScript('setup-storage', async () => {
   const config = loadConfig();
+  // The buckets may not exist yet: reachable means S3 answers a listing with these credentials.
+  const s3 = createS3Client(config);
+  await reachOrExit(
+    { name: 'S3', setting: 'S3_ENDPOINT', target: config.S3_ENDPOINT, check: ({ signal }) => s3.send(new ListBucketsCommand({}), { abortSignal: signal }) },
+    { log: createLogger(config, 'setup-storage'), timeoutSeconds: config.STARTUP_TIMEOUT_SECONDS },
+  );
+  s3.destroy();
   await setUpBuckets({
     endpoint: config.S3_ENDPOINT,
     region: config.S3_REGION,

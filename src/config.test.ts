@@ -55,6 +55,12 @@ describe('loadConfig', () => {
     expect(config.API_KEY).toBe('dev-api-key');
   });
 
+  it('waits 60 s for each dependency at start-up unless told otherwise; 0 tries once', () => {
+    expect(loadConfig({ env: {}, envFile: false }).STARTUP_TIMEOUT_SECONDS).toBe(60);
+    expect(loadConfig({ env: { STARTUP_TIMEOUT_SECONDS: '0' }, envFile: false }).STARTUP_TIMEOUT_SECONDS).toBe(0);
+    expect(() => loadConfig({ env: { STARTUP_TIMEOUT_SECONDS: '-1' }, envFile: false })).toThrow(/STARTUP_TIMEOUT_SECONDS: /);
+  });
+
   it('masks secrets for logging', () => {
     const config = loadConfig({
       env: { API_KEY: 'super-secret-key', DATABASE_URL: 'postgres://app:hunter22@db:5432/harvester' },
@@ -65,5 +71,73 @@ describe('loadConfig', () => {
     expect(shown).not.toContain('hunter22');
     expect(redactConfig(config).S3_SECRET_ACCESS_KEY).toBe('***');
     expect(redactConfig(config).S3_ACCESS_KEY_ID).toBe('minioadmin');
+  });
+});
+
+describe('loadConfig in production', () => {
+  /** Secrets of its own for every variable that has a dev default. */
+  const OWN = {
+    WEBHOOK_TOKEN: 'own-webhook-token-1f2e',
+    API_KEY: 'own-api-key-3c4d',
+    EVENTS_SECRET: 'whsec_b3duLWV2ZW50cy1zZWNyZXQtNWE2Yg==',
+    S3_SECRET_ACCESS_KEY: 'own-s3-secret-7e8f',
+  };
+  const DEV_EVENTS_SECRET = 'whsec_ZGV2LWV2ZW50cy1zZWNyZXQtY2hhbmdlLW1l';
+
+  function issuesOf(env: Record<string, string>): string[] {
+    try {
+      loadConfig({ env, envFile: false });
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues;
+      throw err;
+    }
+    return [];
+  }
+
+  it('refuses every dev default secret that applies, naming each variable', () => {
+    for (const flag of [{ NODE_ENV: 'production' }, { HARVESTER_ENV: 'production' }] as Record<string, string>[]) {
+      const issues = issuesOf(flag);
+      expect(issues.map((issue) => issue.split(':')[0]).sort()).toEqual(['API_KEY', 'EVENTS_SECRET', 'S3_SECRET_ACCESS_KEY', 'WEBHOOK_TOKEN']);
+      const setting = Object.entries(flag).map(([key, value]) => `${key}=${value}`)[0]!;
+      for (const issue of issues) expect(issue).toContain(setting);
+    }
+  });
+
+  it('refuses a dev value set explicitly, also in a rotated EVENTS_SECRET list, without printing it', () => {
+    const env = {
+      NODE_ENV: 'production',
+      ...OWN,
+      API_KEY: 'dev-api-key',
+      S3_SECRET_ACCESS_KEY: 'minioadmin',
+      EVENTS_SECRET: `${OWN.EVENTS_SECRET} ${DEV_EVENTS_SECRET}`,
+    };
+    let error: unknown;
+    try {
+      loadConfig({ env, envFile: false });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { issues, message } = error as ConfigError;
+    expect(issues.map((issue) => issue.split(':')[0]).sort()).toEqual(['API_KEY', 'EVENTS_SECRET', 'S3_SECRET_ACCESS_KEY']);
+    for (const secret of ['dev-api-key', 'minioadmin', DEV_EVENTS_SECRET, ...Object.values(OWN)]) expect(message).not.toContain(secret);
+  });
+
+  it('reports the dev defaults together with the other invalid fields', () => {
+    const issues = issuesOf({ HARVESTER_ENV: 'production', ...OWN, API_KEY: 'dev-api-key', PORT: 'eighty' });
+    expect(issues.map((issue) => issue.split(':')[0]).sort()).toEqual(['API_KEY', 'PORT']);
+  });
+
+  it('accepts secrets of its own, and the dev S3 access key id with a secret of its own', () => {
+    const config = loadConfig({ env: { NODE_ENV: 'production', ...OWN }, envFile: false });
+    expect(config.API_KEY).toBe(OWN.API_KEY);
+    expect(config.S3_ACCESS_KEY_ID).toBe('minioadmin');
+  });
+
+  it('keeps the dev defaults outside production, and HARVESTER_ENV=development overrides NODE_ENV', () => {
+    for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }, { NODE_ENV: 'production', HARVESTER_ENV: 'development' }]) {
+      expect(loadConfig({ env, envFile: false }).API_KEY, JSON.stringify(env)).toBe('dev-api-key');
+    }
+    expect(issuesOf({ HARVESTER_ENV: 'staging' })).toEqual([expect.stringMatching(/^HARVESTER_ENV: /)]);
   });
 });

@@ -1,3 +1,8 @@
+/**
+ * src/*.ts: the process-wide basics every process shares: this config schema, logging
+ * (logger.ts), tracing (telemetry.ts) and the start-up waits (startup.ts). They import no folder
+ * of src/, so every folder may import them.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,9 +20,28 @@ const bool = z
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const byteSize = z.coerce.number().int().positive();
 
+/** The dev defaults: public, so a production process refuses them (see devDefaultIssues). */
+const DEV_WEBHOOK_TOKEN = 'dev-webhook-token';
+const DEV_API_KEY = 'dev-api-key';
+const DEV_EVENTS_SECRET = 'whsec_ZGV2LWV2ZW50cy1zZWNyZXQtY2hhbmdlLW1l';
+/** MinIO's well-known root user and password. */
+const DEV_S3_CREDENTIAL = 'minioadmin';
+
 export const configSchema = z.object({
+  /**
+   * `production` refuses the dev default secrets. Unset: NODE_ENV decides (the container image
+   * sets NODE_ENV=production); `development` lets a production image run with them on a laptop.
+   */
+  HARVESTER_ENV: z.enum(['development', 'production']).optional(),
+  /** Read only for HARVESTER_ENV's fallback. */
+  NODE_ENV: z.string().optional(),
   PORT: port.default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * How long a process waits for each of Temporal, Postgres and S3 at start-up, retrying with a
+   * backoff (1 s doubling to 5 s), before it exits with code 1; 0 tries once.
+   */
+  STARTUP_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -47,8 +71,8 @@ export const configSchema = z.object({
 
   S3_ENDPOINT: z.url().optional().default('http://127.0.0.1:9000'),
   S3_REGION: z.string().min(1).default('us-east-1'),
-  S3_ACCESS_KEY_ID: z.string().min(1).default('minioadmin'),
-  S3_SECRET_ACCESS_KEY: z.string().min(1).default('minioadmin'),
+  S3_ACCESS_KEY_ID: z.string().min(1).default(DEV_S3_CREDENTIAL),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).default(DEV_S3_CREDENTIAL),
   /** MinIO and most S3-compatible stores need path-style addressing. */
   S3_FORCE_PATH_STYLE: bool.default(true),
   INGEST_BUCKET: z.string().min(3).default('uploads'),
@@ -57,8 +81,8 @@ export const configSchema = z.object({
   /** Objects larger than this fail ingest with a non-retryable error instead of filling a disk. */
   INGEST_MAX_BYTES: byteSize.default(512 * 1024 * 1024),
 
-  WEBHOOK_TOKEN: z.string().min(8).default('dev-webhook-token'),
-  API_KEY: z.string().min(8).default('dev-api-key'),
+  WEBHOOK_TOKEN: z.string().min(8).default(DEV_WEBHOOK_TOKEN),
+  API_KEY: z.string().min(8).default(DEV_API_KEY),
   /**
    * Standard Webhooks secret(s) for POST /api/v1/events: `whsec_<base64>`; several, separated by
    * spaces, while a secret is being rotated (a signature from any of them is accepted).
@@ -66,7 +90,7 @@ export const configSchema = z.object({
   EVENTS_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/=]{16,}( +whsec_[A-Za-z0-9+/=]{16,})*$/, 'one or more space-separated whsec_<base64> secrets')
-    .default('whsec_ZGV2LWV2ZW50cy1zZWNyZXQtY2hhbmdlLW1l'),
+    .default(DEV_EVENTS_SECRET),
 
   AI_PROVIDER: z.enum(['local']).default('local'),
 
@@ -103,7 +127,13 @@ export const configSchema = z.object({
   HARVESTER_DATA_DIR: z.string().min(1).default('.harvester'),
   /** Local stack only: where the Go-built temporal and minio binaries are cached between runs. */
   HARVESTER_BIN_DIR: z.string().min(1).default(join(homedir(), '.cache', 'harvester', 'bin')),
-});
+}).superRefine(
+  (config, ctx) => {
+    for (const issue of devDefaultIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  },
+  // Also when another field is invalid, so that one run reports every problem.
+  { when: () => true },
+);
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
@@ -114,6 +144,40 @@ const SECRET_KEYS = new Set<keyof Config>([
   'EVENTS_SECRET',
   'TEMPORAL_API_KEY',
 ]);
+
+type EnvSettings = Partial<Record<'HARVESTER_ENV' | 'NODE_ENV', string>>;
+
+/** Which setting makes this a production process ("HARVESTER_ENV=production"), if any. */
+function productionSetting(config: EnvSettings): string | undefined {
+  if (config.HARVESTER_ENV !== undefined) return config.HARVESTER_ENV === 'production' ? 'HARVESTER_ENV=production' : undefined;
+  return config.NODE_ENV === 'production' ? 'NODE_ENV=production' : undefined;
+}
+
+/**
+ * In production, the dev defaults are refused, whether a default applies or the variable is set
+ * to it: they are in this repository for anyone to read. The issues name the variable, never its
+ * value. S3_ACCESS_KEY_ID is not checked: it is not a secret (the start-up line logs it), and
+ * MinIO's root user may keep the name minioadmin with a password of its own; the dev pair
+ * minioadmin/minioadmin is refused through its secret half.
+ */
+function devDefaultIssues(config: EnvSettings & Record<string, unknown>): { path: string[]; message: string }[] {
+  const production = productionSetting(config);
+  if (!production) return [];
+  const refused = `is the development default, which ${production} refuses; set a secret of your own`;
+  const issues: { path: string[]; message: string }[] = [];
+  for (const [key, devValue] of [
+    ['WEBHOOK_TOKEN', DEV_WEBHOOK_TOKEN],
+    ['API_KEY', DEV_API_KEY],
+    ['S3_SECRET_ACCESS_KEY', DEV_S3_CREDENTIAL],
+  ] as const) {
+    if (config[key] === devValue) issues.push({ path: [key], message: refused });
+  }
+  const events = config.EVENTS_SECRET;
+  if (typeof events === 'string' && events.split(/ +/).includes(DEV_EVENTS_SECRET)) {
+    issues.push({ path: ['EVENTS_SECRET'], message: `is or includes the development default, which ${production} refuses; remove it from the list` });
+  }
+  return issues;
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -157,7 +221,8 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return out;
 }
 
-function redactUrlPassword(url: string): string {
+/** The URL with its password as ***, for logs and messages (DATABASE_URL). */
+export function redactUrlPassword(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -16,6 +16,13 @@ import { uniqueId } from './support/stack.js';
 // agree with each other and with Harvester.
 
 const run = promisify(execFile);
+
+/** The runtime stage's `ENV` of the Dockerfile (its last stage), as name → value. */
+async function imageEnv(): Promise<Record<string, string>> {
+  const dockerfile = (await readFile(new URL('../Dockerfile', import.meta.url), 'utf8')).replace(/\\\n/g, ' ');
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  return Object.fromEntries([...runtime.matchAll(/^ENV (.+)$/gm)].flatMap((m) => [...m[1]!.matchAll(/(\w+)=(\S+)/g)].map((kv) => [kv[1]!, kv[2]!])));
+}
 const REPO = new URL('..', import.meta.url).pathname;
 const HARVESTER = ['storage-init', 'migrate', 'api', 'worker'] as const;
 const ONE_SHOT = ['temporal-schema', 'temporal-namespace', 'storage-init', 'migrate'];
@@ -111,12 +118,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives every Harvester container a configuration Harvester accepts, pointing at the stack', () => {
+  it('gives every Harvester container a configuration Harvester accepts, pointing at the stack', async () => {
     const settings = new Set(Object.keys(configSchema.shape));
+    // As the container sees it: the image's own ENV (NODE_ENV=production), then the compose file's.
+    const image = await imageEnv();
+    expect(image.NODE_ENV).toBe('production');
     for (const name of HARVESTER) {
       const vars = env(name);
       for (const key of Object.keys(vars)) expect(settings.has(key) || key.startsWith('OTEL_'), `${name}: ${key} is not a setting`).toBe(true);
-      const config = loadConfig({ env: vars, envFile: false });
+      const config = loadConfig({ env: { ...image, ...vars }, envFile: false });
       expect(new URL(config.S3_ENDPOINT).hostname, name).toBe('minio');
       expect(new URL(config.DATABASE_URL).hostname, name).toBe('postgres');
       expect(decodeURIComponent(new URL(config.DATABASE_URL).password), name).toBe(env('postgres').POSTGRES_PASSWORD);

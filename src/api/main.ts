@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { loadConfig, redactConfig } from '../config.js';
+import { redactConfig, redactUrlPassword } from '../config.js';
 import { ConnectorService } from '../connectors/service.js';
 import { PgConnectorRepository } from '../db/connectors.js';
 import { readDataset } from '../db/datasets.js';
@@ -7,6 +7,7 @@ import { PgMappingRepository } from '../db/mappings.js';
 import { PgObjectReader } from '../db/objects.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
+import { loadConfigOrExit, reachOrExit } from '../startup.js';
 import { startTracing } from '../telemetry.js';
 import { createS3Client, S3Storage } from '../storage/s3.js';
 import { connectClient } from '../temporal/connection.js';
@@ -15,16 +16,23 @@ import { createApp } from './app.js';
 import { ApiMetrics } from './metrics.js';
 
 // The api process: a thin composition root over createApp().
-const config = loadConfig();
+const config = loadConfigOrExit('api');
 const log = createLogger(config, 'api');
 log.info({ config: redactConfig(config) }, 'starting api');
 // Before the Temporal client exists: its interceptor reads the registered propagator.
 const tracing = startTracing('harvester-api');
 log.info({ tracing: tracing.description }, tracing.enabled ? 'tracing on' : 'tracing off (no OTEL_* exporter set)');
 
-const temporal = await connectClient(config);
+// Wait for what the api needs (bounded by STARTUP_TIMEOUT_SECONDS), so a missing server is one clear line.
+const startup = { log, timeoutSeconds: config.STARTUP_TIMEOUT_SECONDS };
+const temporal = await reachOrExit(
+  { name: 'Temporal', setting: 'TEMPORAL_ADDRESS', target: config.TEMPORAL_ADDRESS, check: ({ timeoutMs }) => connectClient(config, { timeoutMs }) },
+  startup,
+);
 const pool = createPool(config, 4, (err) => log.warn({ err }, 'idle database connection lost; the pool reconnects'));
+await reachOrExit({ name: 'Postgres', setting: 'DATABASE_URL', target: redactUrlPassword(config.DATABASE_URL), check: () => pool.query('SELECT 1') }, startup);
 const storage = new S3Storage(createS3Client(config));
+await reachOrExit({ name: 'S3', setting: 'S3_ENDPOINT', target: config.S3_ENDPOINT, check: ({ signal }) => storage.bucketExists(config.INGEST_BUCKET, signal) }, startup);
 const runWatch = new RunWatchHub(temporal, config, { log });
 const mappings = new PgMappingRepository(pool);
 

@@ -1,3 +1,8 @@
+/**
+ * src/db: Postgres: the pool, the migrations and one repository per table group (assets, mappings,
+ * datasets and loads, objects, connectors); used by the api (reads, mappings, connectors) and the
+ * worker's activities (writes).
+ */
 import pg from 'pg';
 import type { Config } from '../config.js';
 

@@ -1,3 +1,8 @@
+/**
+ * src/temporal: the Temporal client side: connections, typed run starts, status, listing, history,
+ * run control (cancel, retry) and the live watch behind the stream endpoint; used by the api
+ * process (the worker only connects through it).
+ */
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
@@ -56,12 +61,24 @@ function readPem(path: string, setting: string): Buffer {
  * interceptor puts the current trace context into each start, so the run continues the trace of
  * the request that started it (with tracing off there is no context to carry).
  */
-export async function connectClient(config: TemporalConfig): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config));
+export async function connectClient(config: TemporalConfig, options: ConnectOptions = {}): Promise<Client> {
+  const connection = Connection.lazy({ ...connectionOptions(config), connectTimeout: options.timeoutMs });
+  try {
+    await connection.ensureConnected();
+  } catch (err) {
+    // Its gRPC channel would go on reconnecting: start-up retries with a fresh connection.
+    await connection.close();
+    throw err;
+  }
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 }
 
-/** The worker's connection (the Rust core's own gRPC client). */
+export interface ConnectOptions {
+  /** How long connecting may take before it fails (the SDK's default: 10 s). */
+  timeoutMs?: number;
+}
+
+/** The worker's connection (the Rust core's own gRPC client, which fails at once when refused). */
 export function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
   return NativeConnection.connect(connectionOptions(config));
 }

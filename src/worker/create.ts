@@ -45,7 +45,7 @@ const activityInterceptors: ActivityInterceptorsFactory[] = [
 ];
 
 export interface HarvesterWorkerOptions {
-  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE'>;
+  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_SHUTDOWN_GRACE_SECONDS'>;
   connection: NativeConnection;
   activities: object;
   /**
@@ -55,8 +55,6 @@ export interface HarvesterWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Extra worker identity, shown in the Temporal UI's pending activities. */
   identity?: string;
-  /** On SIGTERM, how long running activities may go on before they are cancelled (default 30). */
-  shutdownGraceSeconds?: number;
   /** Where workflow spans go (src/telemetry.ts); off when not given. */
   tracing?: Tracing;
 }
@@ -76,7 +74,7 @@ export function createHarvesterWorker(options: HarvesterWorkerOptions): Promise<
     ...(options.identity ? { identity: options.identity } : {}),
     // On SIGTERM, running activities get this long to finish before they are cancelled and
     // handed back to the server for another worker.
-    shutdownGraceTime: `${options.shutdownGraceSeconds ?? 30} seconds`,
+    shutdownGraceTime: `${options.config.WORKER_SHUTDOWN_GRACE_SECONDS} seconds`,
     // Cancellation reaches an activity with its next heartbeat; without this cap the SDK may hold
     // heartbeats back for up to 80% of the heartbeat timeout, delaying a cancel by a minute.
     maxHeartbeatThrottleInterval: '2 seconds',
