@@ -4,7 +4,7 @@ import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/net.js';
-import { MAX_EVENT_BYTES } from '../src/api/routes/s3-events.js';
+import { MAX_EVENT_BYTES } from '../src/api/webhook-body.js';
 import { PgObjectifyLoads } from '../src/db/objectify-loads.js';
 import { encodeKey } from '../src/objectify/convert.js';
 import { ingestWorkflowId } from '../src/contracts/ingest.js';

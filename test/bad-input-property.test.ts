@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_EVENT_BYTES } from '../src/api/routes/s3-events.js';
+import { MAX_EVENT_BYTES } from '../src/api/webhook-body.js';
 import { TOLERANCE_SECONDS } from '../src/events/signature.js';
 import { createTestApp } from './support/api.js';
 import { expectNoInternals, expectRefused, newEventsSecret, signedHeaders } from './support/edge.js';

@@ -1,10 +1,9 @@
+// The HTTP edge on the real Temporal, MinIO and Postgres, through app.request().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../test/support/harness.js';
 import { ARTICLE } from '../../test/support/fixtures.js';
 import { createTestApp } from '../../test/support/api.js';
-import { MAX_EVENT_BYTES } from './routes/s3-events.js';
-
-// The HTTP edge on the real Temporal, MinIO and Postgres, through app.request().
+import { MAX_EVENT_BYTES } from './webhook-body.js';
 
 let h: Harness;
 let app: ReturnType<typeof createTestApp>;

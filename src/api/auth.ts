@@ -1,3 +1,7 @@
+/**
+ * The one bearer-token check: the operator API's key (applied once, in operator.ts) and the S3
+ * webhook's token.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { HttpError } from './errors.js';

@@ -1,3 +1,7 @@
+/**
+ * The one HTTP error type, the one error body, and the mapping of everything thrown to them
+ * (Temporal's and the store's errors on purpose, the unknown to a bare 500).
+ */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -5,12 +9,14 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { ZodError } from 'zod';
 import type { Logger } from '../logger.js';
+import { ObjectNotFoundError } from '../storage/s3.js';
+import type { ErrorCode } from './error-codes.js';
 
 /** The one error type the HTTP layer throws; `onError` turns it into the uniform body. */
 export class HttpError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -19,11 +25,12 @@ export class HttpError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; requestId: string };
+  error: { code: ErrorCode; message: string; requestId: string };
 }
 
-export function errorBody(c: Context, code: string, message: string): ErrorBody {
-  return { error: { code, message, requestId: requestIdOf(c) } };
+/** The uniform error body: every non-2xx JSON answer is built here. */
+export function errorBody(requestId: string, code: ErrorCode, message: string): ErrorBody {
+  return { error: { code, message, requestId } };
 }
 
 export function requestIdOf(c: Context): string {
@@ -44,6 +51,9 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof ZodError) return new HttpError(400, 'invalid_request', zodMessage(err));
   if (err instanceof WorkflowNotFoundError) return new HttpError(404, 'workflow_not_found', `no workflow with id ${JSON.stringify(err.workflowId)}`);
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError(409, 'already_started', err.message);
+  // A start names an object that is not in the store (pinVersion); the signed events endpoint
+  // answers its own way (EventRejectedError), before this.
+  if (err instanceof ObjectNotFoundError) return new HttpError(404, 'object_not_found', err.message);
   if (err instanceof HTTPException) {
     // Hono's own (malformed JSON from a validator; a body that is not declared JSON, which
     // @hono/zod-openapi refuses before validating it): keep the status, use our body.
@@ -56,9 +66,9 @@ export function toHttpError(err: unknown): HttpError | undefined {
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
     const known = toHttpError(err);
-    if (known) return c.json(errorBody(c, known.code, known.message), known.status);
+    if (known) return c.json(errorBody(requestIdOf(c), known.code, known.message), known.status);
     log.error({ err, requestId: requestIdOf(c), path: c.req.path }, 'unhandled error');
     // Never leak a stack trace or an internal message to the caller.
-    return c.json(errorBody(c, 'internal', 'internal error; the request id is in the server log'), 500);
+    return c.json(errorBody(requestIdOf(c), 'internal', 'internal error; the request id is in the server log'), 500);
   };
 }

@@ -1,12 +1,11 @@
-import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
-import type { StartedRun } from '../temporal/runs.js';
-import { HttpError } from './errors.js';
-
 /**
  * Idempotency-Key support without a table of our own: a keyed request names its run after the key
  * (see keyedWorkflowId), and the run's memo keeps a fingerprint of the request that started it.
  */
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { StartedRun } from '../temporal/runs.js';
+import { HttpError } from './errors.js';
 
 /**
  * The run a key already names, or undefined if the key is new. The same key with a different

@@ -1,3 +1,7 @@
+/**
+ * The api's Prometheus metrics (requests, latency, run starts, webhook refusals), served on
+ * GET /metrics.
+ */
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';

@@ -1,10 +1,12 @@
+// The OpenAPI document is generated from the zod schemas that validate requests; an independent
+// validator checks it against the OpenAPI 3.1 specification.
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../../test/support/api.js';
 import { startHarness, type Harness } from '../../test/support/harness.js';
-
-// The OpenAPI document is generated from the zod schemas that validate requests; an independent
-// validator checks it against the OpenAPI 3.1 specification.
+import { FAILURE_TYPES } from '../contracts/failures.js';
+import { ERROR_CODES } from './error-codes.js';
+import { TAGS } from './openapi.js';
 
 let h: Harness;
 let app: ReturnType<typeof createTestApp>;
@@ -18,20 +20,31 @@ afterAll(async () => {
   await h?.stop();
 });
 
-type Document = { openapi: string; paths: Record<string, Record<string, { security?: unknown[] }>>; components: { securitySchemes: Record<string, unknown> } };
+type Schema = { type?: string | string[]; enum?: string[]; description?: string; properties?: Record<string, Schema> };
+type Document = {
+  openapi: string;
+  tags: Array<{ name: string; description?: string }>;
+  paths: Record<string, Record<string, { security?: unknown[]; tags?: string[] }>>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, Schema> };
+};
+
+async function openApiDocument(): Promise<Document> {
+  return (await (await app.request('/openapi.json')).json()) as Document;
+}
 
 describe('GET /openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     const res = await app.request('/openapi.json');
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as Document;
-    const result = await validate(structuredClone(doc) as never);
+    // Typed as what the validator takes: checking that it is one is the validator's job.
+    const doc = (await res.json()) as Exclude<Parameters<typeof validate>[0], string> & { openapi: string };
+    const result = await validate(structuredClone(doc));
     expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
     expect(doc.openapi).toBe('3.1.0');
   });
 
   it('documents every endpoint, with the authentication each needs', async () => {
-    const doc = (await (await app.request('/openapi.json')).json()) as Document;
+    const doc = await openApiDocument();
     const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
     expect(operations.sort()).toEqual(
       [
@@ -70,6 +83,35 @@ describe('GET /openapi.json', () => {
     }
     expect(doc.paths['/api/v1/events/s3']?.post?.security).toEqual([{ webhookToken: [] }]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['operatorApiKey', 'webhookSignature', 'webhookToken']);
+  });
+
+  it('groups every operation under exactly one of the declared tags, each described', async () => {
+    const doc = await openApiDocument();
+    expect(doc.tags.map((t) => t.name)).toEqual(Object.keys(TAGS));
+    for (const tag of doc.tags) expect(tag.description, tag.name).toBeTruthy();
+    const used = new Set<string>();
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        expect(operation.tags, `${method} ${path}`).toHaveLength(1);
+        expect(Object.keys(TAGS), `${method} ${path}`).toContain(operation.tags![0]);
+        used.add(operation.tags![0]!);
+      }
+    }
+    expect([...used].sort()).toEqual(Object.keys(TAGS).sort());
+  });
+
+  it('shows the error codes as one closed enum, and the failure types a run can end with', async () => {
+    const { schemas } = (await openApiDocument()).components;
+    const code = schemas.Error?.properties?.error?.properties?.code;
+    expect(code?.enum).toEqual([...ERROR_CODES]);
+    for (const c of ERROR_CODES) expect(code?.description).toContain(`\`${c}\``);
+
+    const failure = schemas.RunFailure;
+    // Not nullable: a failed start's answer always has it (the run status wraps it in its own null).
+    expect(failure?.type).toBe('object');
+    const type = failure?.properties?.type;
+    expect(type?.type).toBe('string');
+    for (const name of [...Object.keys(FAILURE_TYPES), 'Timeout', 'Terminated', 'Cancelled']) expect(type?.description).toContain(name);
   });
 });
 

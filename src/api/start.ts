@@ -1,11 +1,16 @@
+/**
+ * What every `POST /api/v1/workflows/{pipeline}` shares: the Idempotency-Key, the trace id, the
+ * log line, the metric and `?wait=`. handleStart answers with a status and a body; the route
+ * sends them (answerStart), so each route's responses stay typed by its OpenAPI description.
+ */
 import type { Context } from 'hono';
 import { keyedWorkflowId, type Pipeline, type RunMemo } from '../contracts/common.js';
-import type { StartedRun } from '../temporal/runs.js';
-import type { AppDependencies, AppEnv } from './app.js';
 import { fingerprint } from '../support/fingerprint.js';
+import type { StartedRun } from '../temporal/runs.js';
 import { findKeyedRun } from './idempotency.js';
 import { traceIdFromTraceparent } from './trace.js';
-import { parseWait, waitForOutcome } from './wait.js';
+import type { AppDependencies } from './types.js';
+import { parseWait, type WaitAnswer, waitForOutcome } from './wait.js';
 
 export interface StartRequest {
   pipeline: Pipeline;
@@ -14,16 +19,21 @@ export interface StartRequest {
   idempotencyKey: string | undefined;
   traceparent: string | undefined;
   wait: string | undefined;
+  requestId: string;
+  /** The caller's request: a wait ends when the caller leaves. */
+  signal: AbortSignal;
   /** Starts (or finds) the run; `workflowId` is set when the key names the run. */
   start(options: { workflowId?: string; memo: RunMemo }): Promise<StartedRun>;
 }
 
+/** 202 with the run; with `?wait=`, what the wait answers. */
+export type StartAnswer = { status: 202; body: StartedRun } | WaitAnswer;
+
 /**
- * What every `POST /api/v1/workflows/{pipeline}` shares: the Idempotency-Key (the key names the
- * run, the memo keeps the request's fingerprint), the traceparent's trace id in the memo, the log
- * line, and `?wait=`.
+ * The key names the run and the memo keeps the request's fingerprint; the traceparent's trace id
+ * goes into the memo too.
  */
-export async function handleStart(c: Context<AppEnv>, deps: Pick<AppDependencies, 'temporal' | 'log' | 'metrics'>, request: StartRequest): Promise<Response> {
+export async function handleStart(deps: Pick<AppDependencies, 'temporal' | 'log' | 'metrics'>, request: StartRequest): Promise<StartAnswer> {
   const traceId = traceIdFromTraceparent(request.traceparent);
   const key = request.idempotencyKey;
   const workflowId = key === undefined ? undefined : keyedWorkflowId(request.pipeline, key);
@@ -36,9 +46,23 @@ export async function handleStart(c: Context<AppEnv>, deps: Pick<AppDependencies
     // Two keyed requests raced: the loser must still match the winner's request.
     if (run.duplicate && workflowId && requestHash) run = (await findKeyedRun(deps.temporal, workflowId, requestHash)) ?? run;
   }
-  deps.log.info({ requestId: c.get('requestId'), traceId, pipeline: request.pipeline, ...run }, run.duplicate ? 'run already started' : 'run started');
+  deps.log.info({ requestId: request.requestId, traceId, pipeline: request.pipeline, ...run }, run.duplicate ? 'run already started' : 'run started');
   deps.metrics?.runStart(request.pipeline, 'api', run.duplicate);
 
-  if (request.wait === undefined) return c.json(run, 202);
-  return waitForOutcome(c, deps, run, parseWait(request.wait));
+  if (request.wait === undefined) return { status: 202, body: run };
+  return waitForOutcome(deps.temporal, run, { requestId: request.requestId, signal: request.signal, timeoutMs: parseWait(request.wait) });
+}
+
+/** The answer as the route's response: one `c.json` per status, so each body is typed with its own. */
+export function answerStart(c: Context, answer: StartAnswer) {
+  switch (answer.status) {
+    case 202:
+      return c.json(answer.body, 202);
+    case 200:
+      return c.json(answer.body, 200);
+    case 408:
+      return c.json(answer.body, 408);
+    default:
+      return c.json(answer.body, answer.status);
+  }
 }

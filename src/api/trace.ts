@@ -1,3 +1,7 @@
+/**
+ * W3C Trace Context at the edge: trace ids from events and `traceparent` headers, and a server
+ * span per request.
+ */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { routePattern } from './metrics.js';

@@ -1,8 +1,11 @@
-import type { Context } from 'hono';
-import { awaitOutcome } from '../temporal/outcome.js';
-import type { StartedRun } from '../temporal/runs.js';
-import type { AppDependencies, AppEnv } from './app.js';
-import { errorBody } from './errors.js';
+/**
+ * `?wait=` on a start: waiting for the run's outcome, and the answer each outcome gets.
+ */
+import type { Client } from '@temporalio/client';
+import { awaitOutcome, type RunOutcome } from '../temporal/outcome.js';
+import type { RunFailure, StartedRun } from '../temporal/runs.js';
+import type { ErrorCode } from './error-codes.js';
+import { type ErrorBody, errorBody } from './errors.js';
 
 /** Longer waits belong on the stream: proxies and load balancers cut idle requests at about 60 s. */
 export const MAX_WAIT_MS = 5 * 60_000;
@@ -16,32 +19,49 @@ export function parseWait(text: string): number {
   return Math.min(MAX_WAIT_MS, Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
 }
 
+type EndStatus = Extract<RunOutcome, { kind: 'failed' }>['status'];
+
+/** A run that ended without a result: the status and code it answers a wait with. */
+const ENDED = {
+  FAILED: { status: 422, code: 'run_failed' },
+  CANCELLED: { status: 409, code: 'run_cancelled' },
+  TERMINATED: { status: 409, code: 'run_terminated' },
+  TIMED_OUT: { status: 504, code: 'run_timed_out' },
+} as const satisfies Record<EndStatus, { status: 409 | 422 | 504; code: ErrorCode }>;
+
+/** What a wait answers, by status. */
+export type WaitAnswer =
+  | { status: 200; body: StartedRun & { status: 'COMPLETED'; result: unknown } }
+  | { status: 408; body: ErrorBody & { workflowId: string; runId: string; statusUrl: string; streamUrl: string } }
+  | { status: (typeof ENDED)[EndStatus]['status']; body: ErrorBody & { workflowId: string; runId: string; status: EndStatus; failure: RunFailure } };
+
+export interface WaitRequest {
+  requestId: string;
+  /** The caller's request: the wait ends when the caller leaves. */
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
 /**
- * `?wait=`: the run's result as the answer (200), or where to look when it is not done in time
- * (408). A failed run answers with its failure and a status that says what happened: 422 failed,
- * 409 cancelled or terminated, 504 timed out.
+ * The run's result as the answer (200), or where to look when it is not done in time (408). A
+ * run that ended otherwise answers with its failure and a status that says what happened: 422
+ * failed, 409 cancelled or terminated, 504 timed out.
  */
-export async function waitForOutcome(c: Context<AppEnv>, deps: Pick<AppDependencies, 'temporal'>, run: StartedRun, timeoutMs: number): Promise<Response> {
-  const outcome = await awaitOutcome(deps.temporal, run.workflowId, run.runId, timeoutMs, c.req.raw.signal);
-  if (outcome.kind === 'completed') return c.json({ ...run, status: 'COMPLETED' as const, result: outcome.result }, 200);
+export async function waitForOutcome(temporal: Client, run: StartedRun, wait: WaitRequest): Promise<WaitAnswer> {
+  const outcome = await awaitOutcome(temporal, run.workflowId, run.runId, wait.timeoutMs, wait.signal);
+  if (outcome.kind === 'completed') return { status: 200, body: { ...run, status: 'COMPLETED', result: outcome.result } };
 
   const path = `/api/v1/workflows/${encodeURIComponent(run.workflowId)}`;
   if (outcome.kind === 'pending') {
-    return c.json(
-      {
-        ...errorBody(c, 'wait_timeout', `the run is still running after ${timeoutMs} ms; poll GET ${path} or follow GET ${path}/stream`),
-        workflowId: run.workflowId,
-        runId: run.runId,
-        statusUrl: path,
-        streamUrl: `${path}/stream`,
-      },
-      408,
-    );
+    const message = `the run is still running after ${wait.timeoutMs} ms; poll GET ${path} or follow GET ${path}/stream`;
+    return {
+      status: 408,
+      body: { ...errorBody(wait.requestId, 'wait_timeout', message), workflowId: run.workflowId, runId: run.runId, statusUrl: path, streamUrl: `${path}/stream` },
+    };
   }
-  const status = outcome.status === 'FAILED' ? 422 : outcome.status === 'TIMED_OUT' ? 504 : 409;
-  const code = `run_${outcome.status.toLowerCase()}`;
-  return c.json(
-    { ...errorBody(c, code, outcome.failure.message), workflowId: run.workflowId, runId: run.runId, status: outcome.status, failure: outcome.failure },
+  const { status, code } = ENDED[outcome.status];
+  return {
     status,
-  );
+    body: { ...errorBody(wait.requestId, code, outcome.failure.message), workflowId: run.workflowId, runId: run.runId, status: outcome.status, failure: outcome.failure },
+  };
 }

@@ -1,3 +1,8 @@
+/**
+ * src/connectors: connector definitions (spec), their Temporal Schedules, the http-csv source check
+ * and the SSRF-guarded fetch. The api process manages connectors through this service; the
+ * worker's connector activities use the source check and the guard.
+ */
 import { type Client, isGrpcServiceError, ScheduleNotFoundError } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { ConnectorDefinition, ConnectorRecord, CursorRecord, PgConnectorRepository } from '../db/connectors.js';
@@ -29,10 +34,13 @@ export class ConnectorNotFoundError extends Error {
   }
 }
 
+/** What does not fit: the API answers with the code (src/api/error-codes.ts lists it). */
+export type ConnectorRejectedCode = 'invalid_config' | 'invalid_schedule' | 'mapping_not_found' | 'bucket_not_found';
+
 /** A request that is well-formed but names something that does not fit: a mapping, a schedule. */
 export class ConnectorRejectedError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ConnectorRejectedCode,
     message: string,
   ) {
     super(message);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareSchema, testConfig } from '../../test/support/stack.js';
+import { MappingSpecSchema } from '../objectify/spec.js';
 import { PgMappingRepository } from './mappings.js';
 import { PgObjectifyLoads } from './objectify-loads.js';
 import { PgObjectReader } from './objects.js';
@@ -20,12 +21,14 @@ beforeAll(async () => {
   pool = createPool(config, 4);
   loads = new PgObjectifyLoads(pool);
   reader = new PgObjectReader(pool);
-  const { mapping } = await new PgMappingRepository(pool).register({
-    objectType: 'country',
-    primaryKey: ['code'],
-    strict: false,
-    fields: [{ source: 'code', property: 'code', type: 'string', required: true, transform: [] }],
-  } as never);
+  const { mapping } = await new PgMappingRepository(pool).register(
+    MappingSpecSchema.parse({
+      objectType: 'country',
+      primaryKey: ['code'],
+      strict: false,
+      fields: [{ source: 'code', property: 'code', type: 'string', required: true, transform: [] }],
+    }),
+  );
   mappingId = mapping.id;
 });
 

@@ -1,3 +1,7 @@
+/**
+ * src/events: signed business events: the Standard Webhooks signature check and the routing of an
+ * event_type to the run it starts; used by the api process's POST /api/v1/events.
+ */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -33,10 +37,13 @@ export interface RoutedEvent {
   traceId: string | undefined;
 }
 
+/** Why an event cannot be acted on: the API answers with the code (src/api/error-codes.ts lists it). */
+export type EventRejectedCode = 'mapping_not_found' | 'object_not_found' | 'connector_not_found';
+
 /** The event is authentic and well-formed but cannot be acted on (answered 422). */
 export class EventRejectedError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: EventRejectedCode,
     message: string,
   ) {
     super(message);

@@ -10,10 +10,13 @@ import { PIPELINE, SOURCE } from '../contracts/common.js';
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const EventType = proto.temporal.api.enums.v1.EventType;
 
+/** Why the run's state refuses the operation: the API answers with the code (src/api/error-codes.ts lists it). */
+export type RunStateCode = 'run_closed' | 'run_running' | 'run_not_retryable';
+
 /** The run is not in a state the operation applies to (the API answers 409). */
 export class RunStateError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: RunStateCode,
     readonly status: string,
     message: string,
   ) {

@@ -10,9 +10,12 @@ import { describeRun, type RunStatus } from './runs.js';
 
 export type { Subscription, WatchEvent };
 
+/** Why no stream is opened: the API answers with the code (src/api/error-codes.ts lists it). */
+export type StreamRefusedCode = 'too_many_streams' | 'shutting_down';
+
 /** No stream now: the process is at its cap, or shutting down. Either way, retry (elsewhere). */
 export class StreamRefusedError extends Error {
-  constructor(readonly code: 'too_many_streams' | 'shutting_down', message: string) {
+  constructor(readonly code: StreamRefusedCode, message: string) {
     super(message);
     this.name = 'StreamRefusedError';
   }

@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { pino } from 'pino';
 import { expect } from 'vitest';
-import { type AppDependencies, createApp } from '../../src/api/app.js';
+import { createApp } from '../../src/api/app.js';
+import type { AppDependencies } from '../../src/api/types.js';
 import { ConnectorService } from '../../src/connectors/service.js';
 import { PgConnectorRepository } from '../../src/db/connectors.js';
 import { readDataset } from '../../src/db/datasets.js';

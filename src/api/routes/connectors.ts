@@ -1,13 +1,17 @@
+/**
+ * /api/v1/connectors: sources polled for changes on Temporal Schedules (CRUD, sync now, pause
+ * and resume).
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { UnsafeUrlError } from '../../connectors/safe-fetch.js';
-import { ConnectorNotFoundError, ConnectorRejectedError } from '../../connectors/service.js';
+import { ConnectorNotFoundError, type ConnectorRejectedCode, ConnectorRejectedError } from '../../connectors/service.js';
 import { CONNECTOR_KINDS, CreateConnectorSchema, HttpCsvConfigSchema, S3PrefixConfigSchema, ScheduleSchema, UpdateConnectorSchema } from '../../connectors/spec.js';
 import { ConnectorNameTakenError } from '../../db/connectors.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
-import { json, RunListItemSchema } from './workflow-schemas.js';
+import { errorResponse, json, jsonBody, OPERATOR_SECURITY, optionalJsonBody, tags, unauthorizedResponse } from '../openapi.js';
+import type { AppDependencies, AppEnv } from '../types.js';
+import { RunListItemSchema } from './workflow-schemas.js';
 
 const ConnectorSchema = z
   .object({
@@ -47,27 +51,29 @@ const ConnectorDetailSchema = ConnectorSchema.extend({
 
 const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ example: '0b9a4c1e-5f7a-4d52-9a47-3f1c2b8e6d10' }) });
 const NoteBody = z.strictObject({ note: z.string().min(1).max(500).optional() }).openapi('ScheduleNote');
-const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { 'application/json': { schema } } });
 
 const errors = {
-  400: json(ErrorSchema, 'invalid request: the body, a refused URL (unsafe_url) or schedule (invalid_schedule)'),
-  401: json(ErrorSchema, 'missing or wrong API key'),
+  400: errorResponse('invalid request: the body, a refused URL (unsafe_url) or schedule (invalid_schedule)'),
+  ...unauthorizedResponse,
 } as const;
-const notFound = { 404: json(ErrorSchema, 'no such connector') } as const;
-const unprocessable = { 422: json(ErrorSchema, 'the mapping or bucket it names does not exist') } as const;
+const notFound = { 404: errorResponse('no such connector') } as const;
+const nameTaken = { 409: errorResponse('the name is taken') } as const;
+const unprocessable = { 422: errorResponse('the mapping or bucket it names does not exist') } as const;
 
 const createConnectorRoute = createRoute({
   method: 'post',
   path: '/',
+  tags: tags('connectors'),
   summary: 'Create a connector and its Temporal Schedule',
   security: OPERATOR_SECURITY,
-  request: { body: { required: true, content: { 'application/json': { schema: CreateConnectorSchema } } } },
-  responses: { 201: json(ConnectorSchema, 'created; its schedule is running'), ...errors, 409: json(ErrorSchema, 'the name is taken'), ...unprocessable },
+  request: { body: jsonBody(CreateConnectorSchema) },
+  responses: { 201: json(ConnectorSchema, 'created; its schedule is running'), ...errors, ...nameTaken, ...unprocessable },
 });
 
 const listConnectorsRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: tags('connectors'),
   summary: 'Connectors, by name',
   security: OPERATOR_SECURITY,
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }) },
@@ -77,6 +83,7 @@ const listConnectorsRoute = createRoute({
 const getConnectorRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  tags: tags('connectors'),
   summary: 'A connector with its status: schedule, cursor, last and recent syncs',
   security: OPERATOR_SECURITY,
   request: { params: IdParam },
@@ -86,15 +93,17 @@ const getConnectorRoute = createRoute({
 const updateConnectorRoute = createRoute({
   method: 'patch',
   path: '/{id}',
+  tags: tags('connectors'),
   summary: 'Change a connector (any of name, config, schedule, mapping, pauseOnFailure); its schedule follows',
   security: OPERATOR_SECURITY,
-  request: { params: IdParam, body: { required: true, content: { 'application/json': { schema: UpdateConnectorSchema } } } },
-  responses: { 200: json(ConnectorSchema, 'updated'), ...errors, ...notFound, 409: json(ErrorSchema, 'the name is taken'), ...unprocessable },
+  request: { params: IdParam, body: jsonBody(UpdateConnectorSchema) },
+  responses: { 200: json(ConnectorSchema, 'updated'), ...errors, ...notFound, ...nameTaken, ...unprocessable },
 });
 
 const deleteConnectorRoute = createRoute({
   method: 'delete',
   path: '/{id}',
+  tags: tags('connectors'),
   summary: 'Delete a connector, its cursor and its schedule (a sync in progress runs to its end)',
   security: OPERATOR_SECURITY,
   request: { params: IdParam },
@@ -104,6 +113,7 @@ const deleteConnectorRoute = createRoute({
 const syncConnectorRoute = createRoute({
   method: 'post',
   path: '/{id}/sync',
+  tags: tags('connectors'),
   summary: 'Sync now, through the schedule (no second sync while one runs)',
   security: OPERATOR_SECURITY,
   request: { params: IdParam },
@@ -126,25 +136,25 @@ const syncConnectorRoute = createRoute({
 const pauseRoute = createRoute({
   method: 'post',
   path: '/{id}/pause',
+  tags: tags('connectors'),
   summary: 'Pause the schedule (a sync in progress runs to its end)',
   security: OPERATOR_SECURITY,
-  request: { params: IdParam, body: optionalBody(NoteBody) },
+  request: { params: IdParam, body: optionalJsonBody(NoteBody) },
   responses: { 200: json(ConnectorDetailSchema, 'paused'), ...errors, ...notFound },
 });
 
 const resumeRoute = createRoute({
   method: 'post',
   path: '/{id}/resume',
+  tags: tags('connectors'),
   summary: 'Resume the schedule, also after it paused itself on a failed sync',
   security: OPERATOR_SECURITY,
-  request: { params: IdParam, body: optionalBody(NoteBody) },
+  request: { params: IdParam, body: optionalJsonBody(NoteBody) },
   responses: { 200: json(ConnectorDetailSchema, 'resumed'), ...errors, ...notFound },
 });
 
-/** /api/v1/connectors: sources polled on Temporal Schedules. */
 export function connectorRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
   const connectors = deps.connectors;
 
   app.openapi(createConnectorRoute, async (c) => {
@@ -192,7 +202,12 @@ export function connectorRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   return app;
 }
 
-const REJECTED_STATUS = { invalid_config: 400, invalid_schedule: 400, mapping_not_found: 422, bucket_not_found: 422 } as const;
+const REJECTED_STATUS = {
+  invalid_config: 400,
+  invalid_schedule: 400,
+  mapping_not_found: 422,
+  bucket_not_found: 422,
+} as const satisfies Record<ConnectorRejectedCode, ContentfulStatusCode>;
 
 /** The connector service's errors as HTTP answers. */
 async function answer<T>(operation: Promise<T>): Promise<T> {
@@ -202,7 +217,7 @@ async function answer<T>(operation: Promise<T>): Promise<T> {
     if (err instanceof ConnectorNotFoundError) throw new HttpError(404, 'connector_not_found', err.message);
     if (err instanceof ConnectorNameTakenError) throw new HttpError(409, 'connector_name_taken', err.message);
     if (err instanceof UnsafeUrlError) throw new HttpError(400, 'unsafe_url', err.message);
-    if (err instanceof ConnectorRejectedError) throw new HttpError(REJECTED_STATUS[err.code as keyof typeof REJECTED_STATUS] ?? 400, err.code, err.message);
+    if (err instanceof ConnectorRejectedError) throw new HttpError(REJECTED_STATUS[err.code], err.code, err.message);
     throw err;
   }
 }

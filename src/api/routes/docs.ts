@@ -1,13 +1,14 @@
+/**
+ * GET /docs: Swagger UI over /openapi.json, unauthenticated. Its files are served from the
+ * swagger-ui-dist package, not a CDN, so the page works on a machine without internet access.
+ */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
 import { HttpError } from '../errors.js';
 
-/**
- * GET /docs: Swagger UI over /openapi.json. Its files are served from the swagger-ui-dist
- * package, not a CDN, so the page works on a machine without internet access.
- */
+/** The only files served, with their content types: nothing else of the package is reachable. */
 const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',

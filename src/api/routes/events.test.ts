@@ -1,3 +1,4 @@
+// POST /api/v1/events on the real Temporal, MinIO and Postgres, through app.request().
 import { createHmac, randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { pino } from 'pino';
@@ -8,9 +9,7 @@ import { uniqueId } from '../../../test/support/stack.js';
 import { PgMappingRepository } from '../../db/mappings.js';
 import { eventWorkflowId } from '../../contracts/common.js';
 import { createTestApp } from '../../../test/support/api.js';
-import { MAX_EVENT_BYTES } from './s3-events.js';
-
-// POST /api/v1/events on the real Temporal, MinIO and Postgres, through app.request().
+import { MAX_EVENT_BYTES } from '../webhook-body.js';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const SOURCE = 'tests/events';

@@ -1,9 +1,11 @@
+/**
+ * GET /healthz (liveness) and GET /readyz (readiness: Temporal, Postgres and S3 reachable);
+ * unauthenticated, for probes.
+ */
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { errorBody } from '../errors.js';
-import { ErrorSchema } from '../schemas.js';
-
-/** Resolves when the dependency answers; rejects (or times out) when it does not. */
-export type ReadinessCheck = (signal: AbortSignal) => Promise<unknown>;
+import { errorBody, requestIdOf } from '../errors.js';
+import { ErrorSchema, json, tags } from '../openapi.js';
+import type { ReadinessCheck } from '../types.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -31,7 +33,7 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>): OpenAPIHon
     const failing = results.filter(([, r]) => !r.ok).map(([name, r]) => `${name}: ${r.error ?? 'failed'}`);
     const checked = Object.fromEntries(results);
     if (failing.length === 0) return c.json({ status: 'ready', checks: checked });
-    return c.json({ ...errorBody(c, 'not_ready', `not reachable: ${failing.join('; ')}`), checks: checked }, 503);
+    return c.json({ ...errorBody(requestIdOf(c), 'not_ready', `not reachable: ${failing.join('; ')}`), checks: checked }, 503);
   });
 
   return app;
@@ -42,16 +44,18 @@ function document(app: OpenAPIHono): void {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/healthz',
+    tags: tags('health'),
     summary: 'Liveness: the process answers',
-    responses: { 200: { description: 'alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+    responses: { 200: json(z.object({ status: z.literal('ok') }), 'alive') },
   });
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/readyz',
+    tags: tags('health'),
     summary: 'Readiness: Temporal, Postgres and S3 reachable',
     responses: {
-      200: { description: 'ready', content: { 'application/json': { schema: z.object({ status: z.literal('ready'), checks: Checks }) } } },
-      503: { description: 'a dependency is not reachable', content: { 'application/json': { schema: ErrorSchema.extend({ checks: Checks }) } } },
+      200: json(z.object({ status: z.literal('ready'), checks: Checks }), 'ready'),
+      503: json(ErrorSchema.extend({ checks: Checks }), 'a dependency is not reachable'),
     },
   });
 }

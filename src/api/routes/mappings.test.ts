@@ -1,8 +1,7 @@
+// Mapping specs over the API, stored in this file's own Postgres schema.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, expectError, operatorHeaders } from '../../../test/support/api.js';
 import { startHarness, type Harness } from '../../../test/support/harness.js';
-
-// Mapping specs over the API, stored in this file's own Postgres schema.
 
 let h: Harness;
 let app: ReturnType<typeof createTestApp>;

@@ -1,10 +1,12 @@
+/**
+ * /api/v1/mappings: the mapping specs of the objectify pipeline. Specs are immutable; a changed
+ * spec is a new version.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { MappingSpecSchema, OBJECT_TYPE } from '../../objectify/spec.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
-import { json } from './workflow-schemas.js';
+import { errorResponse, json, jsonBody, OPERATOR_SECURITY, tags, unauthorizedResponse } from '../openapi.js';
+import type { AppDependencies, AppEnv } from '../types.js';
 
 const MappingSchema = z
   .object({
@@ -16,17 +18,15 @@ const MappingSchema = z
   })
   .openapi('Mapping');
 
-const errors = {
-  400: json(ErrorSchema, 'invalid spec'),
-  401: json(ErrorSchema, 'missing or wrong API key'),
-} as const;
+const errors = { 400: errorResponse('invalid spec'), ...unauthorizedResponse } as const;
 
 const registerRoute = createRoute({
   method: 'post',
   path: '/',
+  tags: tags('objectify'),
   summary: 'Register a mapping spec as the next version of its object type (idempotent)',
   security: OPERATOR_SECURITY,
-  request: { body: { required: true, content: { 'application/json': { schema: MappingSpecSchema } } } },
+  request: { body: jsonBody(MappingSpecSchema) },
   responses: {
     200: json(MappingSchema, 'this exact spec was already registered: its existing version'),
     201: json(MappingSchema, 'registered as a new version'),
@@ -37,6 +37,7 @@ const registerRoute = createRoute({
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: tags('objectify'),
   summary: 'Mapping specs, newest first',
   security: OPERATOR_SECURITY,
   request: {
@@ -51,16 +52,15 @@ const listRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  tags: tags('objectify'),
   summary: 'One mapping spec',
   security: OPERATOR_SECURITY,
   request: { params: z.object({ id: z.string().min(1).max(32) }) },
-  responses: { 200: json(MappingSchema, 'the spec'), ...errors, 404: json(ErrorSchema, 'no such mapping') },
+  responses: { 200: json(MappingSchema, 'the spec'), ...errors, 404: errorResponse('no such mapping') },
 });
 
-/** /api/v1/mappings: specs are immutable; a changed spec is a new version. */
 export function mappingRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
 
   app.openapi(registerRoute, async (c) => {
     const { mapping, created } = await deps.mappings.register(c.req.valid('json'));

@@ -1,14 +1,18 @@
+/**
+ * POST /api/v1/workflows/objectify: the objectify pipeline (a dataset version through a mapping
+ * spec into typed objects), started by an operator.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { MappingSpecSchema } from '../../objectify/spec.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_MAX_REJECT_RATIO } from '../../contracts/objectify.js';
+import { MappingSpecSchema } from '../../objectify/spec.js';
 import { startObjectify } from '../../pipelines/objectify.js';
+import { pinVersion } from '../../pipelines/pin.js';
 import { S3UrlSchema } from '../../storage/names.js';
-import { ObjectNotFoundError, parseS3Url } from '../../storage/s3.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
+import { parseS3Url } from '../../storage/s3.js';
 import { HttpError } from '../errors.js';
-import { OPERATOR_SECURITY } from '../schemas.js';
-import { handleStart } from '../start.js';
+import { jsonBody, OPERATOR_SECURITY, tags } from '../openapi.js';
+import { answerStart, handleStart } from '../start.js';
+import type { AppDependencies, AppEnv } from '../types.js';
 import { StartHeaders, StartQuery, startResponses } from './workflow-schemas.js';
 
 const StartObjectifyBody = z
@@ -27,39 +31,38 @@ const StartObjectifyBody = z
 const startObjectifyRoute = createRoute({
   method: 'post',
   path: '/objectify',
+  tags: tags('objectify'),
   summary: 'Start the objectify pipeline: a dataset version through a mapping spec into typed objects',
   security: OPERATOR_SECURITY,
-  request: { headers: StartHeaders, query: StartQuery, body: { required: true, content: { 'application/json': { schema: StartObjectifyBody } } } },
+  request: { headers: StartHeaders, query: StartQuery, body: jsonBody(StartObjectifyBody) },
   responses: startResponses('started, or the existing run of this dataset version and mapping (or Idempotency-Key)'),
 });
 
 export function objectifyRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
 
   app.openapi(startObjectifyRoute, async (c) => {
     const body = c.req.valid('json');
     const headers = c.req.valid('header');
     const { bucket, key } = parseS3Url(body.dataset);
-    const response = await handleStart(c, deps, {
+    const answer = await handleStart(deps, {
       pipeline: 'objectify',
       body,
       idempotencyKey: headers['idempotency-key'],
       traceparent: headers.traceparent,
       wait: c.req.valid('query').wait,
+      requestId: c.get('requestId'),
+      signal: c.req.raw.signal,
       start: async (options) => {
         const mapping = typeof body.mapping === 'string' ? await deps.mappings.get(body.mapping) : (await deps.mappings.register(body.mapping)).mapping;
         if (!mapping) throw new HttpError(404, 'mapping_not_found', `no mapping with id ${JSON.stringify(body.mapping)}`);
         // The run is named by the dataset's version now, so a later upload is a new version and a new run.
-        const head = await deps.storage.head({ bucket, key, versionId: body.versionId }).catch((err: unknown) => {
-          if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
-          throw err;
-        });
-        const dataset = { bucket, key, versionId: body.versionId ?? head.versionId, etag: head.etag };
+        const { versionId, etag } = await pinVersion(deps.storage, { bucket, key, versionId: body.versionId });
+        const dataset = { bucket, key, versionId, etag };
         return startObjectify(deps.temporal, deps.config, { dataset, mappingId: mapping.id, maxRejectRatio: body.maxRejectRatio, batchRows: body.batchRows }, options);
       },
     });
-    return response as never;
+    return answerStart(c, answer);
   });
 
   return app;

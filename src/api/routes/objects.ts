@@ -1,11 +1,13 @@
+/**
+ * /api/v1/objects and /api/v1/datasets: the published results of objectify (typed objects by
+ * type and key), and datasets with their versions, loads and rejected rows.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { OBJECT_TYPE } from '../../objectify/spec.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
-import { HttpError } from '../errors.js';
-import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
 import { textProblem } from '../../support/text.js';
-import { json } from './workflow-schemas.js';
+import { HttpError } from '../errors.js';
+import { errorResponse, json, OPERATOR_SECURITY, tags, unauthorizedResponse } from '../openapi.js';
+import type { AppDependencies, AppEnv } from '../types.js';
 
 const TypeParam = z.string().regex(OBJECT_TYPE, 'an object type name').openapi({ example: 'country' });
 const VersionQuery = z.string().regex(/^\d{1,18}$/, 'a load id from a dataset view or an object').optional().openapi({ description: 'a published load; default: the current one' });
@@ -15,14 +17,15 @@ const ObjectSchema = z
   .openapi('Object');
 
 const errors = {
-  400: json(ErrorSchema, 'invalid request'),
-  401: json(ErrorSchema, 'missing or wrong API key'),
-  404: json(ErrorSchema, 'no such object type, version, object or dataset'),
+  400: errorResponse('invalid request'),
+  ...unauthorizedResponse,
+  404: errorResponse('no such object type, version, object or dataset'),
 } as const;
 
 const listRoute = createRoute({
   method: 'get',
   path: '/objects/{type}',
+  tags: tags('objects'),
   summary: 'Objects of a type, in key order, from its published version (or an earlier one)',
   security: OPERATOR_SECURITY,
   request: {
@@ -47,6 +50,7 @@ const listRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/objects/{type}/{key}',
+  tags: tags('objects'),
   summary: 'One object by its primary key',
   description: 'A composite key is its values joined by ":" (a ":" or "%" inside a value written as %3A or %25), URL-encoded as one path segment.',
   security: OPERATOR_SECURITY,
@@ -92,16 +96,15 @@ export const DATASET_REJECT_LIMIT = 100;
 const datasetRoute = createRoute({
   method: 'get',
   path: '/datasets/{id}',
+  tags: tags('datasets'),
   summary: `A dataset: its versions, their loads with counts, and each load's first ${DATASET_REJECT_LIMIT} rejected rows`,
   security: OPERATOR_SECURITY,
   request: { params: z.object({ id: z.string().min(1).max(32) }) },
   responses: { 200: json(DatasetSchema, 'the dataset'), ...errors },
 });
 
-/** /api/v1/objects and /api/v1/datasets: the published results of objectify. */
 export function objectRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
 
   const versionOf = async (type: string, version: string | undefined): Promise<string> => {
     const resolved = await deps.objects.resolveVersion(type, version);

@@ -1,11 +1,14 @@
+/**
+ * POST /api/v1/workflows/{id}/cancel and /retry: stopping a run (gracefully or hard) and running
+ * a closed one again.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ingestOfReplacement } from '../../pipelines/ingest.js';
 import { type ClosedRun, retryRun, RunStateError, stopRun } from '../../temporal/control.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { OPERATOR_SECURITY } from '../schemas.js';
-import { conflictResponse, errorResponses, json, WorkflowIdParam } from './workflow-schemas.js';
+import { json, OPERATOR_SECURITY, optionalJsonBody, tags } from '../openapi.js';
+import type { AppDependencies, AppEnv } from '../types.js';
+import { conflictResponse, errorResponses, WorkflowIdParam } from './workflow-schemas.js';
 
 const CancelBody = z
   .object({
@@ -43,14 +46,13 @@ const RetryResultSchema = z
   .openapi('RetryResult');
 
 // The body is optional on both: a POST without one (no JSON content type) means the defaults.
-const optionalBody = <T extends z.ZodType>(schema: T) => ({ required: false, content: { 'application/json': { schema } } });
-
 const cancelRoute = createRoute({
   method: 'post',
   path: '/{id}/cancel',
+  tags: tags('runs'),
   security: OPERATOR_SECURITY,
   summary: 'Cancel the running run gracefully, or terminate it',
-  request: { params: WorkflowIdParam, body: optionalBody(CancelBody) },
+  request: { params: WorkflowIdParam, body: optionalJsonBody(CancelBody) },
   responses: {
     202: json(StopResultSchema, 'cancellation requested (the run cleans up, then ends CANCELLED) or terminated'),
     ...errorResponses,
@@ -61,15 +63,15 @@ const cancelRoute = createRoute({
 const retryRoute = createRoute({
   method: 'post',
   path: '/{id}/retry',
+  tags: tags('runs'),
   security: OPERATOR_SECURITY,
   summary: 'Run a failed, timed-out, terminated or cancelled run again, from the failed step where possible',
-  request: { params: WorkflowIdParam, body: optionalBody(RetryBody) },
+  request: { params: WorkflowIdParam, body: optionalJsonBody(RetryBody) },
   responses: { 202: json(RetryResultSchema, 'the new run has started'), ...errorResponses, ...conflictResponse },
 });
 
 export function runControlRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
 
   app.openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid('param');

@@ -1,9 +1,12 @@
+/**
+ * GET /api/v1/workflows/{id}/history: a run's history condensed to its steps (attempts, durations,
+ * failures), stages, signals, timers and cancellation.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { condenseHistory } from '../../temporal/history.js';
 import { runUiUrl } from '../../temporal/runs.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
-import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
+import { errorResponse, json, OPERATOR_SECURITY, tags, unauthorizedResponse } from '../openapi.js';
+import type { AppDependencies, AppEnv } from '../types.js';
 
 const time = z.string().openapi({ example: '2026-01-01T12:00:00.000Z' });
 
@@ -71,6 +74,7 @@ const RunHistory = z
 const historyRoute = createRoute({
   method: 'get',
   path: '/{id}/history',
+  tags: tags('runs'),
   summary: 'Condensed history of a run: each step with attempts, durations and failures; signals, timers, cancellation',
   security: OPERATOR_SECURITY,
   request: {
@@ -84,16 +88,15 @@ const historyRoute = createRoute({
     }),
   },
   responses: {
-    200: { description: 'the condensed history', content: { 'application/json': { schema: RunHistory } } },
-    400: { description: 'invalid request', content: { 'application/json': { schema: ErrorSchema } } },
-    401: { description: 'missing or wrong API key', content: { 'application/json': { schema: ErrorSchema } } },
-    404: { description: 'no such workflow or run', content: { 'application/json': { schema: ErrorSchema } } },
+    200: json(RunHistory, 'the condensed history'),
+    400: errorResponse('invalid request'),
+    ...unauthorizedResponse,
+    404: errorResponse('no such workflow or run'),
   },
 });
 
 export function runHistoryRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
 
   app.openapi(historyRoute, async (c) => {
     const { id } = c.req.valid('param');

@@ -1,10 +1,13 @@
+/**
+ * GET /api/v1/workflows/{id}/stream: server-sent events with a run's stage and progress until it
+ * closes, fed by the shared run watchers (RunWatchHub).
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { type RunWatchHub, StreamRefusedError } from '../../temporal/run-watch.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { ErrorSchema, OPERATOR_SECURITY } from '../schemas.js';
+import { errorResponse, OPERATOR_SECURITY, tags, unauthorizedResponse } from '../openapi.js';
+import type { AppEnv } from '../types.js';
 
 // What a refused client is told to wait: long enough for streams to close or an instance to start.
 const RETRY_AFTER_SECONDS = 5;
@@ -21,6 +24,7 @@ const EXAMPLE = [
 const streamRoute = createRoute({
   method: 'get',
   path: '/{id}/stream',
+  tags: tags('runs'),
   summary: 'Server-sent events: stage and progress changes of the latest run until it closes',
   security: OPERATOR_SECURITY,
   description:
@@ -30,15 +34,14 @@ const streamRoute = createRoute({
   request: { params: z.object({ id: z.string().min(1).max(1000).openapi({ description: 'workflow id, URL-encoded as one path segment' }) }) },
   responses: {
     200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string().openapi({ example: EXAMPLE }) } } },
-    401: { description: 'missing or wrong API key', content: { 'application/json': { schema: ErrorSchema } } },
-    404: { description: 'no such workflow', content: { 'application/json': { schema: ErrorSchema } } },
-    503: { description: 'too many open streams on this instance, or shutting down; see Retry-After', content: { 'application/json': { schema: ErrorSchema } } },
+    ...unauthorizedResponse,
+    404: errorResponse('no such workflow'),
+    503: errorResponse('too many open streams on this instance, or shutting down; see Retry-After'),
   },
 });
 
-export function runStreamRoutes(deps: AppDependencies, hub: RunWatchHub): OpenAPIHono<AppEnv> {
+export function runStreamRoutes(hub: RunWatchHub): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
 
   app.openapi(streamRoute, async (c) => {
     const { id } = c.req.valid('param');

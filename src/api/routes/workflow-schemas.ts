@@ -1,9 +1,12 @@
+/**
+ * The zod schemas of the run routes (under /api/v1/workflows): they validate requests and
+ * generate /openapi.json. Also the headers, query and responses every start shares.
+ */
 import { z } from '@hono/zod-openapi';
+import { ENGINE_FAILURE_TYPES, FAILURE_TYPES } from '../../contracts/failures.js';
 import { RUN_STATUSES } from '../../temporal/list.js';
-import { ErrorSchema } from '../schemas.js';
+import { ErrorSchema, errorResponse, json, unauthorizedResponse } from '../openapi.js';
 import { MAX_WAIT_MS } from '../wait.js';
-
-/** The zod schemas of the workflow routes: they validate requests and generate /openapi.json. */
 
 export const WorkflowIdParam = z.object({
   id: z.string().min(1).max(1000).openapi({
@@ -14,8 +17,17 @@ export const WorkflowIdParam = z.object({
 
 const STATUS_NAMES = [...RUN_STATUSES, 'PAUSED', 'UNSPECIFIED', 'UNKNOWN'] as const;
 
+// The type stays a string in the schema (an exhausted retryable error reports its own name); the
+// closed set is listed for the reader.
+const FAILURE_TYPE_HELP =
+  'What the run ended with: one of the failure types below (problems retrying cannot fix, so a person has to act); ' +
+  `${ENGINE_FAILURE_TYPES.join(', ')} when Temporal ended the run; or the name of a retryable error whose retries ran out.\n\n` +
+  Object.entries(FAILURE_TYPES)
+    .map(([type, meaning]) => `- \`${type}\`: ${meaning}`)
+    .join('\n');
+
 export const FailureSchema = z
-  .object({ type: z.string(), message: z.string(), nonRetryable: z.boolean() })
+  .object({ type: z.string().openapi({ description: FAILURE_TYPE_HELP, example: 'ObjectNotFound' }), message: z.string(), nonRetryable: z.boolean() })
   .openapi('RunFailure');
 
 export const StartedRunSchema = z
@@ -86,17 +98,14 @@ export const WaitTimeoutSchema = ErrorSchema.extend({
   streamUrl: z.string(),
 }).openapi('WaitTimeout');
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-
+/** What the run routes answer when the request is refused. */
 export const errorResponses = {
-  400: json(ErrorSchema, 'invalid request'),
-  401: json(ErrorSchema, 'missing or wrong API key'),
-  404: json(ErrorSchema, 'no such workflow or object'),
+  400: errorResponse('invalid request'),
+  ...unauthorizedResponse,
+  404: errorResponse('no such workflow or object'),
 } as const;
 
-export const conflictResponse = { 409: json(ErrorSchema, 'the run is not in a state that allows this') } as const;
-
-export { json };
+export const conflictResponse = { 409: errorResponse('the run is not in a state that allows this') } as const;
 
 /** Headers and query every `POST /api/v1/workflows/{pipeline}` takes. */
 export const StartHeaders = z.object({
@@ -116,7 +125,6 @@ export const StartQuery = z.object({
     .openapi({ description: `wait up to this long for the result (at most ${MAX_WAIT_MS / 1000}s)`, example: '30s' }),
 });
 
-
 /** The answers of every `POST /api/v1/workflows/{pipeline}`. */
 export function startResponses(started: string) {
   return {
@@ -124,7 +132,7 @@ export function startResponses(started: string) {
     202: json(StartedRunSchema, started),
     ...errorResponses,
     408: json(WaitTimeoutSchema, 'with ?wait=: still running when the wait ended'),
-    409: json(ErrorSchema, 'the Idempotency-Key was used with a different request; or, with ?wait=, the run was cancelled or terminated'),
+    409: errorResponse('the Idempotency-Key was used with a different request; or, with ?wait=, the run was cancelled or terminated'),
     422: json(RunFailedSchema, 'with ?wait=: the run failed'),
     504: json(RunFailedSchema, 'with ?wait=: the run timed out'),
   } as const;

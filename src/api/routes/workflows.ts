@@ -1,46 +1,14 @@
+/**
+ * GET /api/v1/workflows and /api/v1/workflows/{id}: runs listed and searched through Temporal
+ * visibility, and one run's status.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { ObjectNotFoundError } from '../../storage/s3.js';
-import { startIngest } from '../../pipelines/ingest.js';
 import { InvalidPageTokenError, listRuns, RUN_STATUSES, SAFE_QUERY_VALUE } from '../../temporal/list.js';
 import { describeRun } from '../../temporal/runs.js';
-import type { AppDependencies, AppEnv } from '../app.js';
-import { requireBearer } from '../auth.js';
 import { HttpError } from '../errors.js';
-import { handleStart } from '../start.js';
-import {
-  errorResponses,
-  json,
-  RunListSchema,
-  RunStatusSchema,
-  StartHeaders,
-  StartQuery,
-  startResponses,
-  WorkflowIdParam,
-} from './workflow-schemas.js';
-import { S3BucketSchema, S3KeySchema } from '../../storage/names.js';
-import { OPERATOR_SECURITY } from '../schemas.js';
-
-const StartIngestBody = z
-  .object({
-    bucket: S3BucketSchema.openapi({ example: 'uploads' }),
-    key: S3KeySchema.openapi({ example: 'reports/q3.pdf' }),
-    versionId: z.string().min(1).max(1024).optional(),
-  })
-  .strict()
-  .openapi('StartIngest');
-
-const startIngestRoute = createRoute({
-  method: 'post',
-  path: '/ingest',
-  security: OPERATOR_SECURITY,
-  summary: 'Start the ingest pipeline for an object in S3',
-  request: {
-    headers: StartHeaders,
-    query: StartQuery,
-    body: { required: true, content: { 'application/json': { schema: StartIngestBody } } },
-  },
-  responses: startResponses('started, or the existing run of this object version or Idempotency-Key'),
-});
+import { json, OPERATOR_SECURITY, tags } from '../openapi.js';
+import type { AppDependencies, AppEnv } from '../types.js';
+import { errorResponses, RunListSchema, RunStatusSchema, WorkflowIdParam } from './workflow-schemas.js';
 
 const ListQuery = z.object({
   pipeline: z.enum(['ingest', 'objectify', 'connector-sync']).optional(),
@@ -56,6 +24,7 @@ const ListQuery = z.object({
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: tags('runs'),
   security: OPERATOR_SECURITY,
   summary: 'List and search runs (Temporal visibility): running runs first, then the most recently closed',
   request: { query: ListQuery },
@@ -65,6 +34,7 @@ const listRoute = createRoute({
 const getRunRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  tags: tags('runs'),
   security: OPERATOR_SECURITY,
   summary: 'Status, stage and progress of a workflow run',
   request: { params: WorkflowIdParam },
@@ -73,30 +43,6 @@ const getRunRoute = createRoute({
 
 export function workflowRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requireBearer(deps.config.API_KEY, 'operator'));
-
-  app.openapi(startIngestRoute, async (c) => {
-    const body = c.req.valid('json');
-    const headers = c.req.valid('header');
-    const response = await handleStart(c, deps, {
-      pipeline: 'ingest',
-      body,
-      idempotencyKey: headers['idempotency-key'],
-      traceparent: headers.traceparent,
-      wait: c.req.valid('query').wait,
-      start: async (options) => {
-        // The run is keyed by the object's current version, exactly as its S3 notification would
-        // be, so an API start and a notification for the same upload are one run.
-        const head = await deps.storage.head({ bucket: body.bucket, key: body.key, versionId: body.versionId }).catch((err: unknown) => {
-          if (err instanceof ObjectNotFoundError) throw new HttpError(404, 'object_not_found', err.message);
-          throw err;
-        });
-        const object = { bucket: body.bucket, key: body.key, versionId: body.versionId ?? head.versionId, etag: head.etag, size: head.size, contentType: head.contentType };
-        return startIngest(deps.temporal, deps.config, object, options);
-      },
-    });
-    return response as never;
-  });
 
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
