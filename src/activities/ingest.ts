@@ -239,9 +239,9 @@ export type IngestActivities = ReturnType<typeof createIngestActivities>;
 function describeFile(object: IngestInput, head: ObjectHead, sha256: string, bytes: number): DownloadedFile {
   const etag = head.etag || object.etag || '';
   return {
-    // The version rule of the workflow id, for an object named without any version (a run
-    // started before every start path pinned one): its ETag, else its hash.
-    version: object.versionId !== undefined || object.etag !== undefined ? objectVersion(object) : etag || sha256,
+    // The workflow id's version rule; an object named without any version (a run started before
+    // every start path pinned one) is named by the ETag read, else its hash.
+    version: objectVersion({ versionId: object.versionId, etag: object.etag ?? (etag || sha256) }),
     etag,
     sha256,
     sizeBytes: bytes,

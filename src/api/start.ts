@@ -3,13 +3,15 @@
  * log line, the metric and `?wait=`. handleStart answers with a status and a body; the route
  * sends them (answerStart), so each route's responses stay typed by its OpenAPI description.
  */
+import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { keyedWorkflowId, type Pipeline, type RunMemo } from '../contracts/common.js';
 import { fingerprint } from '../support/fingerprint.js';
 import type { StartedRun } from '../temporal/runs.js';
 import { findKeyedRun } from './idempotency.js';
 import { traceIdFromTraceparent } from './trace.js';
-import type { AppDependencies } from './types.js';
+import type { StartHeaders, StartQuery } from './routes/workflow-schemas.js';
+import type { AppDependencies, AppEnv } from './types.js';
 import { parseWait, type WaitAnswer, waitForOutcome } from './wait.js';
 
 export interface StartRequest {
@@ -24,6 +26,15 @@ export interface StartRequest {
   signal: AbortSignal;
   /** Starts (or finds) the run; `workflowId` is set when the key names the run. */
   start(options: { workflowId?: string; memo: RunMemo }): Promise<StartedRun>;
+}
+
+/** What a start reads off its request besides the body: the key, the traceparent, `?wait=`, the request id and its abort signal. */
+export function startRequestOf(
+  c: Context<AppEnv>,
+  headers: z.output<typeof StartHeaders>,
+  query: z.output<typeof StartQuery>,
+): Pick<StartRequest, 'idempotencyKey' | 'traceparent' | 'wait' | 'requestId' | 'signal'> {
+  return { idempotencyKey: headers['idempotency-key'], traceparent: headers.traceparent, wait: query.wait, requestId: c.get('requestId'), signal: c.req.raw.signal };
 }
 
 /** 202 with the run; with `?wait=`, what the wait answers. */

@@ -3,8 +3,7 @@
  * every pipeline answers (with the counters of its own).
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { Pipeline, WorkflowContract } from './common.js';
-import { PROGRESS_QUERY } from './common.js';
+import { type Pipeline, PROGRESS_QUERY, type WorkflowContract } from './common.js';
 import { type ConnectorSyncProgress, connectorSyncWorkflow } from './connector-sync.js';
 import { type IngestProgress, ingestWorkflow } from './ingest.js';
 import { type ObjectifyProgress, objectifyWorkflow } from './objectify.js';

@@ -6,7 +6,7 @@ import { startIngest } from '../../pipelines/ingest.js';
 import { pinVersion } from '../../pipelines/pin.js';
 import { S3BucketSchema, S3KeySchema } from '../../storage/names.js';
 import { jsonBody, OPERATOR_SECURITY, tags } from '../openapi.js';
-import { answerStart, handleStart } from '../start.js';
+import { answerStart, handleStart, startRequestOf } from '../start.js';
 import type { AppDependencies, AppEnv } from '../types.js';
 import { StartHeaders, StartQuery, startResponses } from './workflow-schemas.js';
 
@@ -34,15 +34,10 @@ export function ingestRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
 
   app.openapi(startIngestRoute, async (c) => {
     const body = c.req.valid('json');
-    const headers = c.req.valid('header');
     const answer = await handleStart(deps, {
       pipeline: 'ingest',
       body,
-      idempotencyKey: headers['idempotency-key'],
-      traceparent: headers.traceparent,
-      wait: c.req.valid('query').wait,
-      requestId: c.get('requestId'),
-      signal: c.req.raw.signal,
+      ...startRequestOf(c, c.req.valid('header'), c.req.valid('query')),
       // The run is keyed by the object's current version, exactly as its S3 notification would
       // be, so an API start and a notification for the same upload are one run.
       start: async (options) => startIngest(deps.temporal, deps.config, await pinVersion(deps.storage, body), options),

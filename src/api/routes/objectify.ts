@@ -11,7 +11,7 @@ import { S3UrlSchema } from '../../storage/names.js';
 import { parseS3Url } from '../../storage/s3.js';
 import { HttpError } from '../errors.js';
 import { jsonBody, OPERATOR_SECURITY, tags } from '../openapi.js';
-import { answerStart, handleStart } from '../start.js';
+import { answerStart, handleStart, startRequestOf } from '../start.js';
 import type { AppDependencies, AppEnv } from '../types.js';
 import { StartHeaders, StartQuery, startResponses } from './workflow-schemas.js';
 
@@ -43,16 +43,11 @@ export function objectifyRoutes(deps: AppDependencies): OpenAPIHono<AppEnv> {
 
   app.openapi(startObjectifyRoute, async (c) => {
     const body = c.req.valid('json');
-    const headers = c.req.valid('header');
     const { bucket, key } = parseS3Url(body.dataset);
     const answer = await handleStart(deps, {
       pipeline: 'objectify',
       body,
-      idempotencyKey: headers['idempotency-key'],
-      traceparent: headers.traceparent,
-      wait: c.req.valid('query').wait,
-      requestId: c.get('requestId'),
-      signal: c.req.raw.signal,
+      ...startRequestOf(c, c.req.valid('header'), c.req.valid('query')),
       start: async (options) => {
         const mapping = typeof body.mapping === 'string' ? await deps.mappings.get(body.mapping) : (await deps.mappings.register(body.mapping)).mapping;
         if (!mapping) throw new HttpError(404, 'mapping_not_found', `no mapping with id ${JSON.stringify(body.mapping)}`);
