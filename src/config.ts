@@ -92,7 +92,59 @@ export const configSchema = z.object({
     .regex(/^whsec_[A-Za-z0-9+/=]{16,}( +whsec_[A-Za-z0-9+/=]{16,})*$/, 'one or more space-separated whsec_<base64> secrets')
     .default(DEV_EVENTS_SECRET),
 
-  AI_PROVIDER: z.enum(['local']).default('local'),
+  /**
+   * `local` (default): offline heuristics. `openai-compatible`: the official openai client against
+   * AI_BASE_URL (OpenAI, Gemini's compatible endpoint, Ollama, vLLM, LocalAI).
+   */
+  AI_PROVIDER: z.enum(['local', 'openai-compatible']).default('local'),
+  /** The endpoint's base URL, ending in /v1 (e.g. https://api.openai.com/v1). Operator config, trusted: not through the connectors' SSRF guard. */
+  AI_BASE_URL: z.url().optional(),
+  /** Sent as a bearer token; local servers (Ollama, vLLM) accept any value. */
+  AI_API_KEY: z.string().min(1).optional(),
+  /** The chat model, as the endpoint names it (gpt-4o-mini, gemini-2.5-flash, llama3.1:8b…). */
+  AI_MODEL: z.string().min(1).optional(),
+  /** With it, every chunk gets an embedding from this model. */
+  AI_EMBEDDING_MODEL: z.string().min(1).optional(),
+  /** Comma-separated labels the model classifies each document into (none: no classification). */
+  AI_LABELS: z
+    .string()
+    .default('')
+    .transform((v) => [...new Set(v.split(',').map((l) => l.trim()).filter((l) => l !== ''))])
+    .pipe(z.array(z.string().max(100)).max(100)),
+  /** How many study questions (with answers) to write per document; 0 (default) writes none. */
+  AI_QUESTIONS: z.coerce.number().int().min(0).max(20).default(0),
+  /** The model's context window in tokens: texts longer than fits are map-reduced in windows. */
+  AI_CONTEXT_TOKENS: z.coerce.number().int().min(2048).max(10_000_000).default(8192),
+  /** The longest answer a call may produce (sent as max_tokens; reserved out of the context). */
+  AI_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(256).max(100_000).default(1024),
+  /** How many window calls of one run are in flight at once. */
+  AI_PARALLEL_CALLS: z.coerce.number().int().min(1).max(64).default(4),
+  /** One model call that takes longer is abandoned and retried. */
+  AI_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  /** A run whose model calls would use more tokens than this fails with BudgetExceeded. */
+  AI_MAX_TOKENS_PER_RUN: z.coerce.number().int().min(1).default(2_000_000),
+  /**
+   * Prices in USD per million tokens, as JSON: {"gpt-4o-mini": {"input": 0.15, "output": 0.6}}.
+   * A model not listed has its tokens counted and its cost reported as null.
+   */
+  AI_PRICES: z
+    .string()
+    .default('{}')
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON: {"<model>": {"input": <usd per 1M tokens>, "output": <usd per 1M tokens>}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().min(1), z.strictObject({ input: z.number().min(0), output: z.number().min(0).default(0) }))),
+  /** Task queue of the model calls: its limits below hold across every worker polling it. */
+  TEMPORAL_AI_TASK_QUEUE: z.string().min(1).default('harvester-ai'),
+  /** Worker: model calls this process runs at once. */
+  AI_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  /** Model calls per second across all workers of TEMPORAL_AI_TASK_QUEUE (the server enforces it); unset: no limit. */
+  AI_MAX_CALLS_PER_SECOND: z.coerce.number().positive().optional(),
 
   /** Worker: where downloads wait to be extracted, one folder per run; default <tmp>/harvester-scratch. */
   SCRATCH_DIR: z.string().min(1).optional(),
@@ -130,6 +182,14 @@ export const configSchema = z.object({
 }).superRefine(
   (config, ctx) => {
     for (const issue of devDefaultIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+    if (config.AI_PROVIDER === 'openai-compatible') {
+      for (const key of ['AI_BASE_URL', 'AI_MODEL'] as const) {
+        if (config[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is required with AI_PROVIDER=openai-compatible' });
+      }
+    }
+    if (config.AI_MAX_OUTPUT_TOKENS * 2 > config.AI_CONTEXT_TOKENS) {
+      ctx.addIssue({ code: 'custom', path: ['AI_MAX_OUTPUT_TOKENS'], message: `must be at most half of AI_CONTEXT_TOKENS (${config.AI_CONTEXT_TOKENS}), so each window has room for its text` });
+    }
   },
   // Also when another field is invalid, so that one run reports every problem.
   { when: () => true },
@@ -143,6 +203,7 @@ const SECRET_KEYS = new Set<keyof Config>([
   'API_KEY',
   'EVENTS_SECRET',
   'TEMPORAL_API_KEY',
+  'AI_API_KEY',
 ]);
 
 type EnvSettings = Partial<Record<'HARVESTER_ENV' | 'NODE_ENV', string>>;

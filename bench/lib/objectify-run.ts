@@ -111,7 +111,7 @@ export async function startBenchWorker(config: Config, pool: pg.Pool, dataDir: s
   const worker = await createHarvesterWorker({ config, connection, activities: timedActivities(config, pool, scratchDir, timings) });
   const running = worker.run();
   cleanups.add('stop the worker', async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    worker.shutdown();
     await running;
   });
   return { client, timings, running };

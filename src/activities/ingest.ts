@@ -6,7 +6,10 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Insights } from '../ai/insights.js';
 import type { AiProvider } from '../ai/provider.js';
+import type { AnalysisPlan, ModelCall } from '../contracts/ai.js';
+import { usageOf } from '../contracts/ai.js';
 import type { AssetRecord, ChunkRecord } from '../db/assets.js';
 import type { ExtractedContent, ExtractHints } from '../extract/index.js';
 import { CorruptContentError, UnsupportedContentError } from '../extract/index.js';
@@ -41,6 +44,8 @@ export interface IngestDependencies {
   maxObjectBytes: number;
   /** A download that receives no bytes for this long is abandoned (and retried by Temporal). */
   stallMs: number;
+  /** With a model configured: how the extracted text will be analysed (src/activities/analysis.ts). */
+  planAnalysis?: ((text: string, workPrefix: string, signal: AbortSignal) => Promise<AnalysisPlan | undefined>) | undefined;
 }
 
 export interface DownloadedFile {
@@ -57,14 +62,27 @@ export interface ExtractedText {
   textChars: number;
   metadata: Record<string, string | number | boolean>;
   textKey: string;
+  /** With a model: its calls for this text (absent: analysed locally). */
+  plan?: AnalysisPlan | undefined;
 }
 
 export interface AnalysedText {
   language: string;
   summary: string;
   keywords: string[];
+  /** What a model wrote; absent when analysed locally. */
+  title?: string | undefined;
+  labels?: string[] | undefined;
   chunkCount: number;
   chunksKey: string;
+}
+
+/** The model's part of a run, for persist: what it wrote (by key) and every call it made. */
+export interface ModelAnalysis {
+  plan: Pick<AnalysisPlan, 'provider' | 'model' | 'embeddingModel' | 'promptVersion'>;
+  insightsKey: string;
+  embeddingKeys: string[];
+  calls: ModelCall[];
 }
 
 const SOURCE_FILE = 'source';
@@ -147,6 +165,18 @@ export function createIngestActivities(deps: IngestDependencies) {
     return again.path;
   }
 
+  async function readInsights(key: string, signal?: AbortSignal): Promise<Insights> {
+    return (JSON.parse(await deps.storage.readText(deps.workBucket, key, signal)) as { insights: Insights }).insights;
+  }
+
+  /** Each chunk's embedding from the stored batches, in chunk order. */
+  async function attachEmbeddings(chunks: ChunkRecord[], model: ModelAnalysis): Promise<void> {
+    const vectors: number[][] = [];
+    for (const key of model.embeddingKeys) vectors.push(...(JSON.parse(await deps.storage.readText(deps.workBucket, key)) as { vectors: number[][] }).vectors);
+    if (vectors.length !== chunks.length) throw new Error(`${vectors.length} embeddings for ${chunks.length} chunks`);
+    chunks.forEach((chunk, i) => Object.assign(chunk, { embedding: vectors[i], embeddingModel: model.plan.embeddingModel }));
+  }
+
   return {
     async download(object: IngestInput): Promise<DownloadedFile> {
       const { version, etag, sha256, sizeBytes, contentType } = await fetchToScratch(object);
@@ -163,7 +193,8 @@ export function createIngestActivities(deps: IngestDependencies) {
         );
         const textKey = `${input.workPrefix}text.txt`;
         await deps.storage.writeText(deps.workBucket, textKey, content.text, 'text/plain; charset=utf-8', signal);
-        return { format: content.format, textChars: content.text.length, metadata: content.metadata, textKey };
+        const plan = await deps.planAnalysis?.(content.text, input.workPrefix, signal);
+        return { format: content.format, textChars: content.text.length, metadata: content.metadata, textKey, ...(plan ? { plan } : {}) };
       } catch (err) {
         rethrowIfCancelled(err, signal);
         if (err instanceof UnsupportedContentError) {
@@ -180,19 +211,34 @@ export function createIngestActivities(deps: IngestDependencies) {
       }
     },
 
-    async analyse(input: { textKey: string; workPrefix: string }): Promise<AnalysedText> {
+    /**
+     * The local analysis (chunks always; language, summary and keywords when there is no model),
+     * with what a model wrote in place of the local summary and keywords when `insightsKey` names it.
+     */
+    async analyse(input: { textKey: string; workPrefix: string; insightsKey?: string | undefined }): Promise<AnalysedText> {
       const signal = Context.current().cancellationSignal;
       const text = await deps.storage.readText(deps.workBucket, input.textKey, signal);
       const analysis = await keepHeartbeating(() => deps.ai.analyse(text, { signal }));
       const chunksKey = `${input.workPrefix}chunks.jsonl`;
       const lines = analysis.chunks.map((c) => JSON.stringify({ seq: c.index, start: c.start, end: c.end, text: c.text }));
       await deps.storage.writeText(deps.workBucket, chunksKey, lines.join('\n'), 'application/x-ndjson', signal);
-      return {
+      const local = {
         language: analysis.language,
         summary: analysis.summary,
         keywords: analysis.keywords,
         chunkCount: analysis.chunks.length,
         chunksKey,
+      };
+      if (input.insightsKey === undefined) return local;
+      const insights = await readInsights(input.insightsKey, signal);
+      return {
+        ...local,
+        // The model's language when it names one; the local detection otherwise.
+        language: insights.language === 'und' ? local.language : insights.language,
+        summary: insights.summary,
+        keywords: insights.keywords,
+        title: insights.title,
+        labels: insights.labels,
       };
     },
 
@@ -201,10 +247,14 @@ export function createIngestActivities(deps: IngestDependencies) {
       file: DownloadedFile;
       content: ExtractedText;
       analysis: AnalysedText;
+      model?: ModelAnalysis | undefined;
     }): Promise<{ id: string; created: boolean }> {
       const { workflowId, runId } = currentRun();
       const raw = await deps.storage.readText(deps.workBucket, input.analysis.chunksKey);
       const chunks = raw === '' ? [] : raw.split('\n').map((line) => JSON.parse(line) as ChunkRecord);
+      const model = input.model;
+      const insights = model ? await readInsights(model.insightsKey) : undefined;
+      if (model && model.embeddingKeys.length > 0) await attachEmbeddings(chunks, model);
       // Heartbeats while the transaction runs or waits on a lock (DB_WRITE's heartbeat timeout).
       return keepHeartbeating(() => deps.assets.upsert(
         {
@@ -222,6 +272,15 @@ export function createIngestActivities(deps: IngestDependencies) {
           metadata: input.content.metadata,
           workflowId,
           runId,
+          ...(insights && model
+            ? {
+                title: insights.title,
+                entities: insights.entities,
+                labels: insights.labels,
+                questions: insights.questions,
+                aiRun: { ...model.plan, usage: usageOf(model.calls), calls: model.calls },
+              }
+            : {}),
         },
         chunks,
       ));

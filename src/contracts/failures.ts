@@ -24,6 +24,11 @@ export const FAILURE_TYPES = {
   NotCsv: 'the source answered with an HTML page, not CSV',
   BucketNotFound: "the s3-prefix connector's bucket does not exist",
   ObjectsFailed: 'some objects of an s3-prefix sync failed to ingest; the next sync retries them',
+  // ingest: the AI provider
+  AiRequestRefused: 'the model endpoint refused the request (a bad key, an unknown model, a context too long): fix the AI_* setting the message names',
+  ModelOutputInvalid: 'the model answered with output that does not match the schema, also after one repair attempt',
+  BudgetExceeded: "the run's model calls would use more tokens than AI_MAX_TOKENS_PER_RUN",
+  AiRateLimited: 'the model endpoint is rate-limiting or overloaded: retried after the delay it asks for, until the step times out',
   // any pipeline
   NotInWorkflow: 'an activity was run outside its workflow (a deployment error)',
 } as const satisfies Record<string, string>;

@@ -3,6 +3,7 @@
  * and progress, its stages on the 0..1 scale, its query and its workflow ids.
  */
 import { defineQuery } from '@temporalio/workflow';
+import type { RunUsage } from './ai.js';
 import { boundedId, defineWorkflow, type ObjectRef, type ObjectVersionRef, objectVersion, PROGRESS_QUERY } from './common.js';
 
 /** One stored object, as named by its S3 event notification or an API call. */
@@ -21,8 +22,13 @@ export const INGEST_STAGE_START: Record<IngestStage, number> = {
 
 export interface IngestProgress {
   stage: IngestStage;
-  /** 0..1, by stage (INGEST_STAGE_START); the status API refines the download's share from its heartbeat. */
+  /** 0..1, by stage (INGEST_STAGE_START) and, while a model analyses the text, by finished windows; the status API refines the download's share from its heartbeat. */
   progress: number;
+  /** With a model: the windows of the text, and how many are analysed. */
+  windows?: number | undefined;
+  windowsDone?: number | undefined;
+  /** With a model: the tokens and cost of the calls made so far. */
+  usage?: RunUsage | undefined;
 }
 
 export interface IngestResult extends IngestProgress {
@@ -39,6 +45,9 @@ export interface IngestResult extends IngestProgress {
   summary: string;
   textChars: number;
   chunks: number;
+  /** With a model: the title it gave and the labels (AI_LABELS) it chose. */
+  title?: string | undefined;
+  labels?: string[] | undefined;
 }
 
 export type IngestWorkflow = (input: IngestInput) => Promise<IngestResult>;

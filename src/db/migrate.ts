@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { packageFolder } from '../support/package-folder.js';
 
 /** One line of progress; the scripts print it, tests pass nothing to stay quiet. */
 export type MigrateLog = (message: string) => void;
@@ -60,7 +58,7 @@ export async function migrate(options: MigrateOptions): Promise<string[]> {
   const say = log ?? (() => {});
   const applied = await runner({
     databaseUrl,
-    dir: options.dir ?? migrationsDir(),
+    dir: options.dir ?? packageFolder('migrations', import.meta.url),
     direction: 'up',
     schema,
     createSchema: true,
@@ -92,21 +90,6 @@ function databaseName(databaseUrl: string): string {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
   if (!name) throw new Error(`DATABASE_URL names no database (host ${new URL(databaseUrl).host})`);
   return name;
-}
-
-/**
- * The repository's migrations folder, found from this file both when run from source
- * (src/db) and when built (dist/src/db).
- */
-function migrationsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'migrations');
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no migrations folder above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
 }
 
 /** Drops a schema with everything in it (tests' and benchmarks' throwaway schemas). */

@@ -1,6 +1,6 @@
 /**
  * src/support: small pure helpers shared by several folders (request fingerprints, text that
- * Postgres cannot store). No I/O.
+ * Postgres cannot store, the package's own folders). No network or database I/O.
  */
 /**
  * Text that Postgres cannot keep as it was sent: a NUL character (text and jsonb refuse U+0000)

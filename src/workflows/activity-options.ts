@@ -59,6 +59,21 @@ export const ANALYSE: ActivityOptions = {
 };
 
 /**
+ * describeWindow, combineWindows, embedChunks: one model call each (two with a repair), on the AI
+ * task queue (the workflow adds it). A 429 or 503 is retried after the delay the endpoint asks for
+ * (nextRetryDelay), anything else transient with this backoff; refusals fail at once. The call's
+ * own timeout is AI_REQUEST_TIMEOUT_SECONDS; heartbeats notice a dead worker within a minute. A
+ * run whose endpoint stays rate-limited gives up after six hours.
+ */
+export const MODEL_CALL: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  scheduleToCloseTimeout: '6 hours',
+  cancellationType: WAIT,
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};
+
+/**
  * persist: a database write that may wait on locks or a large transaction. The activity
  * heartbeats while it works (keepHeartbeating), so a worker that dies mid-write is noticed within
  * the heartbeat timeout and the write retried elsewhere, instead of after the 2-minute limit.

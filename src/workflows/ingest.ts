@@ -7,10 +7,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { IngestActivities } from '../activities/ingest.js';
+import type { AnalysedText, ExtractedText, IngestActivities, ModelAnalysis as ModelOutputs } from '../activities/ingest.js';
+import { runUsage } from '../contracts/ai.js';
 import { STAGE } from '../contracts/common.js';
 import { INGEST_STAGE_START, type IngestInput, type IngestProgress, ingestProgressQuery, type IngestResult, type IngestStage } from '../contracts/ingest.js';
 import { ANALYSE, CLEANUP, DOWNLOAD, EXTRACT, PERSIST } from './activity-options.js';
+import { ModelAnalysis } from './model-analysis.js';
 
 // Each step with its own profile (activity-options.ts): timeouts, heartbeats and retries.
 const { download } = proxyActivities<IngestActivities>(DOWNLOAD);
@@ -35,7 +37,7 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
   let state: IngestProgress = { stage: 'downloading', progress: 0 };
   setHandler(ingestProgressQuery, () => state);
   const enter = (stage: IngestStage): void => {
-    state = { stage, progress: INGEST_STAGE_START[stage] };
+    state = { ...state, stage, progress: INGEST_STAGE_START[stage] };
     upsertSearchAttributes([{ key: STAGE, value: stage }]);
   };
 
@@ -51,10 +53,12 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
     const content = await extract({ object: input, file, workPrefix });
 
     enter('analysing');
-    const analysis = await analyse({ textKey: content.textKey, workPrefix });
+    const { analysis, model } = await analyseText(content, workPrefix, (update) => {
+      state = { ...state, ...update };
+    });
 
     enter('persisting');
-    const asset = await persist({ object: input, file, content, analysis });
+    const asset = await persist({ object: input, file, content, analysis, model });
 
     enter('completed');
     return {
@@ -72,6 +76,8 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
       summary: analysis.summary,
       textChars: content.textChars,
       chunks: analysis.chunkCount,
+      ...(analysis.title === undefined ? {} : { title: analysis.title, labels: analysis.labels ?? [] }),
+      ...(model ? { windows: model.windows, windowsDone: model.windows, usage: runUsage(model.plan.provider, model.calls) } : {}),
     };
   } catch (err) {
     keepWork = !isCancellation(err) && patched(KEEP_WORK_ON_FAILURE);
@@ -80,4 +86,40 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
     // nonCancellable, so a cancelled run still gets to clean up after itself.
     if (!keepWork) await CancellationScope.nonCancellable(() => cleanup({ workPrefix }));
   }
+}
+
+type ModelSummary = ModelOutputs & { windows: number };
+
+/**
+ * The analyse stage: the local analysis alone, or, when extract planned model calls (a model is
+ * configured), those calls first and the local chunks with the model's outputs after. Runs whose
+ * extract recorded no plan (local, or recorded before models) take the local path on replay too.
+ */
+async function analyseText(
+  content: ExtractedText,
+  workPrefix: string,
+  report: (update: Partial<IngestProgress>) => void,
+): Promise<{ analysis: AnalysedText; model?: ModelSummary | undefined }> {
+  const { textKey, plan } = content;
+  if (!plan) return { analysis: await analyse({ textKey, workPrefix }) };
+
+  const start = INGEST_STAGE_START.analysing;
+  const span = INGEST_STAGE_START.persisting - start;
+  const model: ModelAnalysis = new ModelAnalysis(plan, () =>
+    report({
+      // The windows are most of the stage; the combining calls and the chunks the rest.
+      progress: start + span * 0.9 * (model.windowsDone / model.windows),
+      windows: model.windows,
+      windowsDone: model.windowsDone,
+      usage: runUsage(plan.provider, model.calls),
+    }),
+  );
+  report({ windows: model.windows, windowsDone: 0, usage: runUsage(plan.provider, []) });
+  const insightsKey = await model.describe({ textKey, workPrefix });
+  const analysis = await analyse({ textKey, workPrefix, insightsKey });
+  const embeddingKeys = plan.embeddingModel
+    ? await model.embed({ chunksKey: analysis.chunksKey, workPrefix, chunkCount: analysis.chunkCount, textChars: content.textChars })
+    : [];
+  report({ usage: runUsage(plan.provider, model.calls) });
+  return { analysis, model: { plan, insightsKey, embeddingKeys, calls: model.calls, windows: model.windows } };
 }

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { type ActivityResources, createActivities } from '../../src/activities/index.js';
 import type { Config } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { createS3Client, S3Storage } from '../../src/storage/s3.js';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
-import { createHarvesterWorker } from '../../src/worker/create.js';
+import { createHarvesterWorker, type HarvesterWorker } from '../../src/worker/create.js';
 import { prepareSchema, testConfig, uniqueId } from './stack.js';
 
 /**
@@ -50,7 +50,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const scratchDir = await mkdtemp(join(tmpdir(), 'harvester-test-scratch-'));
 
   let connection: NativeConnection | undefined;
-  let worker: Worker | undefined;
+  let worker: HarvesterWorker | undefined;
   let running: Promise<void> | undefined;
   if (options.worker !== false) {
     connection = await connectWorker(config);

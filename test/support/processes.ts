@@ -23,7 +23,7 @@ export interface StartEntryOptions {
 export function startEntry(entry: string, config: Config, options: StartEntryOptions = {}): EntryProcess {
   let output = '';
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-  for (const [key, value] of Object.entries(config)) if (value !== undefined) env[key] = String(value);
+  for (const [key, value] of Object.entries(config)) if (value !== undefined) env[key] = asSetting(value);
   // Node itself with tsx's loader, not the tsx wrapper: a signal reaches the process that runs the
   // code (the wrapper would pass SIGTERM on, but SIGKILL would leave its child running).
   const args = options.compiled ? [entry] : ['--import', 'tsx', entry];
@@ -83,4 +83,11 @@ export async function startPollingWorker(config: Config): Promise<EntryProcess> 
   const worker = startEntry('src/worker/main.ts', config);
   await untilPolling(worker);
   return worker;
+}
+
+/** A parsed config value written back as the variable it was read from (AI_LABELS a comma list, AI_PRICES JSON). */
+function asSetting(value: string | number | boolean | readonly string[] | object): string {
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
 }
