@@ -14,6 +14,7 @@ import {
   type Workflow,
 } from '@temporalio/common';
 import type { Config } from '../config.js';
+import type { RunUsage } from '../contracts/ai.js';
 import { PIPELINE, type RunMemo, STAGE, startAttributes, type WorkflowContract } from '../contracts/common.js';
 import { INGEST_STAGE_START } from '../contracts/ingest.js';
 import { type RunProgress, runProgressQuery } from '../contracts/runs.js';
@@ -86,6 +87,8 @@ export interface RunStatus {
   result: unknown;
   failure: RunFailure | null;
   historyLength: number;
+  /** Tokens and cost of the run's model calls so far (ingest with a model); null without any. */
+  usage: RunUsage | null;
   /** The step running now, with its attempt count and last failure: where retries show. */
   currentStep: { name: string; attempt: number; lastFailure: string | null } | null;
   uiUrl: string;
@@ -125,6 +128,7 @@ export async function describeRun(
       stage: live?.stage ?? recordedStage,
       progress: refined?.progress ?? null,
       counters: refined ? countersOf(refined) : null,
+      usage: usageIn(refined),
       result: null,
       failure: null,
       currentStep: step ? { name: step.name, attempt: step.attempt, lastFailure: step.lastFailure } : null,
@@ -140,13 +144,14 @@ export async function describeRun(
       stage: progress?.stage ?? recordedStage,
       progress: progress?.progress ?? 1,
       counters: progress ? countersOf(progress) : null,
+      usage: usageIn(progress),
       result,
       failure: null,
       currentStep: null,
     };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
-    return { ...base, stage: recordedStage, progress: null, counters: null, result: null, failure: describeFailure(err), currentStep: null };
+    return { ...base, stage: recordedStage, progress: null, counters: null, usage: null, result: null, failure: describeFailure(err), currentStep: null };
   }
 }
 
@@ -154,7 +159,13 @@ export async function describeRun(
 type ProgressLike = { stage?: string; progress?: number } & Record<string, unknown>;
 
 // objectify (and an http-csv sync's result): rows and bytes; an s3-prefix sync: objects.
-const COUNTERS = ['rowsRead', 'rowsRejected', 'bytesRead', 'totalBytes', 'listed', 'ingested', 'failed', 'deleted'] as const;
+// ingest with a model: its windows.
+const COUNTERS = ['rowsRead', 'rowsRejected', 'bytesRead', 'totalBytes', 'listed', 'ingested', 'failed', 'deleted', 'windows', 'windowsDone'] as const;
+
+function usageIn(progress: ProgressLike | null | undefined): RunUsage | null {
+  const usage = progress?.usage;
+  return typeof usage === 'object' && usage !== null ? (usage as RunUsage) : null;
+}
 
 function countersOf(progress: ProgressLike): Record<string, number> | null {
   const entries = COUNTERS.flatMap((name) => (typeof progress[name] === 'number' ? [[name, progress[name]] as const] : []));

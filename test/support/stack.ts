@@ -21,6 +21,7 @@ export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: inject('temporalNamespace'),
       TEMPORAL_TASK_QUEUE: uniqueId('tq'),
+      TEMPORAL_AI_TASK_QUEUE: uniqueId('tq-ai'),
       DATABASE_URL: inject('databaseUrl'),
       DATABASE_SCHEMA: uniqueSchema(),
       S3_ENDPOINT: inject('s3Endpoint'),

@@ -43,6 +43,20 @@ export const CompletedRunSchema = StartedRunSchema.extend({
   result: z.unknown(),
 }).openapi('CompletedRun');
 
+const ModelUsageSchema = z.object({
+  calls: z.number().int(),
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  embeddingTokens: z.number().int(),
+  totalTokens: z.number().int(),
+  costUsd: z.number().nullable().openapi({ description: 'USD from AI_PRICES; null when a model has no price there' }),
+});
+
+export const RunUsageSchema = ModelUsageSchema.extend({
+  provider: z.string(),
+  byModel: z.record(z.string(), ModelUsageSchema),
+}).openapi('RunUsage');
+
 export const RunStatusSchema = z
   .object({
     workflowId: z.string(),
@@ -51,7 +65,8 @@ export const RunStatusSchema = z
     status: z.enum(STATUS_NAMES),
     stage: z.string().nullable(),
     progress: z.number().min(0).max(1).nullable(),
-    counters: z.record(z.string(), z.number()).nullable().openapi({ description: 'objectify: rowsRead, rowsRejected, bytesRead, totalBytes' }),
+    counters: z.record(z.string(), z.number()).nullable().openapi({ description: 'objectify: rowsRead, rowsRejected, bytesRead, totalBytes; ingest with a model: windows, windowsDone' }),
+    usage: RunUsageSchema.nullable().openapi({ description: "ingest with a model: the tokens and cost of the run's model calls so far; null without any" }),
     startTime: z.string(),
     closeTime: z.string().nullable(),
     result: z.unknown(),
