@@ -33,6 +33,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY migrations ./migrations
+COPY prompts ./prompts
 COPY --from=build /app/dist ./dist
 RUN mkdir -p /scratch && chown node:node /scratch
 # The official image's unprivileged user (uid 1000).

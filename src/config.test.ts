@@ -141,3 +141,48 @@ describe('loadConfig in production', () => {
     expect(issuesOf({ HARVESTER_ENV: 'staging' })).toEqual([expect.stringMatching(/^HARVESTER_ENV: /)]);
   });
 });
+
+describe('the AI settings', () => {
+  const load = (env: Record<string, string>) => loadConfig({ env, envFile: false });
+  const issues = (env: Record<string, string>): string[] => {
+    try {
+      load(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).issues;
+    }
+  };
+
+  it('default to the local provider, with the documented limits', () => {
+    expect(load({})).toMatchObject({
+      AI_PROVIDER: 'local', AI_LABELS: [], AI_QUESTIONS: 0, AI_CONTEXT_TOKENS: 8192, AI_MAX_OUTPUT_TOKENS: 1024, AI_PARALLEL_CALLS: 4,
+      AI_MAX_TOKENS_PER_RUN: 2_000_000, AI_PRICES: {}, TEMPORAL_AI_TASK_QUEUE: 'harvester-ai', AI_MAX_CONCURRENCY: 8,
+    });
+    expect(load({}).AI_MAX_CALLS_PER_SECOND).toBeUndefined();
+  });
+
+  it('read labels as a list and prices as JSON', () => {
+    const config = load({ AI_LABELS: ' invoice, contract ,,invoice', AI_PRICES: '{"gpt-4o-mini": {"input": 0.15, "output": 0.6}, "emb": {"input": 0.02}}' });
+    expect(config.AI_LABELS).toEqual(['invoice', 'contract']);
+    expect(config.AI_PRICES).toEqual({ 'gpt-4o-mini': { input: 0.15, output: 0.6 }, emb: { input: 0.02, output: 0 } });
+  });
+
+  it('need an endpoint and a model for openai-compatible, prices that parse, and room for the text in the context', () => {
+    expect(issues({ AI_PROVIDER: 'openai-compatible', AI_PRICES: '{oops', AI_CONTEXT_TOKENS: '4096', AI_MAX_OUTPUT_TOKENS: '3000' })).toEqual([
+      expect.stringMatching(/^AI_PRICES: must be JSON/),
+      'AI_BASE_URL: is required with AI_PROVIDER=openai-compatible',
+      'AI_MODEL: is required with AI_PROVIDER=openai-compatible',
+      expect.stringMatching(/^AI_MAX_OUTPUT_TOKENS: must be at most half of AI_CONTEXT_TOKENS/),
+    ]);
+    expect(issues({ AI_PRICES: '{"m": {"input": -1}}' })).toEqual([expect.stringMatching(/^AI_PRICES\.m\.input: /)]);
+  });
+
+  it('mask the API key', () => {
+    const config = load({ AI_PROVIDER: 'openai-compatible', AI_BASE_URL: 'http://127.0.0.1:11434/v1', AI_MODEL: 'llama3.1', AI_API_KEY: 'sk-secret-value' });
+    expect(JSON.stringify(redactConfig(config))).not.toContain('sk-secret-value');
+  });
+
+  it('.env.example loads as it is (its empty settings count as unset)', () => {
+    expect(loadConfig({ env: {}, envFile: '.env.example' }).AI_PROVIDER).toBe('local');
+  });
+});

@@ -97,7 +97,7 @@ export const configSchema = z.object({
    * AI_BASE_URL (OpenAI, Gemini's compatible endpoint, Ollama, vLLM, LocalAI).
    */
   AI_PROVIDER: z.enum(['local', 'openai-compatible']).default('local'),
-  /** The endpoint's base URL, ending in /v1 (e.g. https://api.openai.com/v1). Operator config, trusted: not through the connectors' SSRF guard. */
+  /** The endpoint's OpenAI-compatible base URL (https://api.openai.com/v1, http://127.0.0.1:11434/v1). Operator config, trusted: not through the connectors' SSRF guard. */
   AI_BASE_URL: z.url().optional(),
   /** Sent as a bearer token; local servers (Ollama, vLLM) accept any value. */
   AI_API_KEY: z.string().min(1).optional(),
@@ -258,9 +258,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const envFile = options.envFile === undefined ? resolve('.env') : options.envFile;
   const fromFile = envFile && existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
-  const merged: Record<string, string | undefined> = { ...fromFile };
-  for (const [key, value] of Object.entries(env)) {
-    // An empty variable means "not set", as in most twelve-factor tooling.
+  const merged: Record<string, string | undefined> = {};
+  for (const [key, value] of [...Object.entries(fromFile), ...Object.entries(env)]) {
+    // An empty variable means "not set", as in most twelve-factor tooling (`KEY=` in .env too).
     if (value !== undefined && value !== '') merged[key] = value;
   }
   const parsed = configSchema.safeParse(merged);

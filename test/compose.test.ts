@@ -248,6 +248,8 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/npm ci --omit=dev/);
     expect(final.some((l) => /^COPY --from=build \/app\/dist/.test(l))).toBe(true);
     expect(final.some((l) => /^COPY --from=deps \/app\/node_modules/.test(l))).toBe(true);
+    // The folders the code reads at run time, found beside package.json (src/support/package-folder.ts).
+    for (const folder of ['migrations', 'prompts']) expect(final).toContain(`COPY ${folder} ./${folder}`);
     const bundle = /WORKFLOW_BUNDLE_PATH=(\S+)/.exec(text)?.[1];
     expect(bundle).toBe('/app/dist/workflow-bundle.js');
     expect(text).toContain('npm run build:workflows -- dist/workflow-bundle.js');

@@ -36,7 +36,7 @@ beforeAll(async () => {
   await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], { cwd: REPO });
   await run(process.execPath, ['--import', 'tsx', 'scripts/bundle-workflows.ts', join(app, 'dist', 'workflow-bundle.js')], { cwd: REPO });
   // …and its runtime stage: production dependencies only, the migrations, the build output.
-  for (const file of ['package.json', 'package-lock.json', 'migrations']) await cp(join(REPO, file), join(app, file), { recursive: true });
+  for (const file of ['package.json', 'package-lock.json', 'migrations', 'prompts']) await cp(join(REPO, file), join(app, file), { recursive: true });
   await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, maxBuffer: 16 * 1024 * 1024 });
 
   const port = await freePort();
@@ -122,4 +122,10 @@ it('holds no development dependency in its production install', async () => {
   for (const dev of ['vitest', 'typescript', 'eslint']) {
     await expect(readFile(join(app, 'node_modules', dev, 'package.json'))).rejects.toThrow(/ENOENT/);
   }
+});
+
+it('finds the prompt files from the build output, as the worker does with a model configured', async () => {
+  const script = `import(${JSON.stringify(join(app, 'dist/src/ai/prompts.js'))}).then((m) => console.log(m.loadPromptSet().document('hello')))`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+  expect(stdout).toContain('<document>\nhello\n</document>');
 });

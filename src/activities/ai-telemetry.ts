@@ -7,7 +7,8 @@ import type { CallObserver } from './analysis.js';
  * Each model call, counted where the worker's other metrics are (the Temporal runtime's
  * Prometheus endpoint, WORKER_METRICS_ADDRESS) and described on the activity's span with
  * OpenTelemetry's GenAI attributes. The runtime's counters hold integers, so cost is counted in
- * micro-dollars (harvester_ai_cost_microdollars_total); tokens and durations are exact.
+ * micro-dollars (harvester_ai_cost_microdollars_total); tokens and durations are exact. The
+ * runtime adds namespace, taskQueue and activityType to every series.
  */
 export function aiCallObserver(): CallObserver {
   return (provider, call) => {
@@ -22,7 +23,7 @@ export function aiCallObserver(): CallObserver {
     if (call.costUsd !== null) {
       meter.createCounter('harvester_ai_cost_microdollars', 'µUSD', 'Cost of model calls from AI_PRICES, in millionths of a US dollar').add(Math.round(call.costUsd * 1e6), tags);
     }
-    meter.createHistogram('harvester_ai_call_duration', 'float', 's', 'Duration of one model call (with its repair call, if any)').record(call.durationMs / 1000, { ...tags, kind: call.kind });
+    meter.createHistogram('harvester_ai_call_duration_seconds', 'float', 's', 'Duration of one model call (with its repair call, if any)').record(call.durationMs / 1000, { ...tags, kind: call.kind });
     trace.getActiveSpan()?.setAttributes(genAiAttributes(provider, call));
   };
 }

@@ -70,3 +70,32 @@ it('rolls back the asset when a chunk cannot be written', async () => {
   await expect(repo.upsert(asset({ key: 'rollback.txt' }), bad)).rejects.toThrow(/check constraint/);
   expect(await repo.findByObject('uploads', 'rollback.txt', 'etag-1')).toBeUndefined();
 });
+
+it('keeps what a model wrote, one AI run row per run, and each chunk’s embedding with its model', async () => {
+  const repo = new PgAssetRepository(pool);
+  const call = { kind: 'document' as const, model: 'm', promptTokens: 100, completionTokens: 20, costUsd: 0.00008, durationMs: 12 };
+  const aiRun = (runId: string) => ({
+    title: 'A title',
+    entities: [{ name: 'Lyon', kind: 'location' }],
+    labels: ['letter'],
+    questions: [{ question: 'Where?', answer: 'Lyon.' }],
+    aiRun: {
+      provider: 'openai-compatible', model: 'm', embeddingModel: 'e', promptVersion: 'analysis/v1', calls: [call],
+      usage: { calls: 1, promptTokens: 100, completionTokens: 20, embeddingTokens: 7, totalTokens: 127, costUsd: 0.00008 },
+    },
+    runId,
+  });
+  const chunks = [{ seq: 0, start: 0, end: 5, text: 'Hello', embedding: [0.25, -0.5, 1], embeddingModel: 'e' }];
+  const { id } = await repo.upsert(asset({ key: 'model.txt', ...aiRun('run-1') }), chunks);
+  await repo.upsert(asset({ key: 'model.txt', ...aiRun('run-1') }), chunks);
+  await repo.upsert(asset({ key: 'model.txt', ...aiRun('run-2') }), chunks);
+
+  expect(await repo.findByObject('uploads', 'model.txt', 'etag-1')).toMatchObject({ title: 'A title', labels: ['letter'], entities: [{ name: 'Lyon', kind: 'location' }], questions: [{ question: 'Where?', answer: 'Lyon.' }] });
+  const runs = await repo.aiRuns(id);
+  expect(runs.map((r) => r.run_id)).toEqual(['run-1', 'run-2']);
+  expect(runs[0]).toMatchObject({ prompt_version: 'analysis/v1', prompt_tokens: 100, completion_tokens: 20, embedding_tokens: 7, cost_usd: '0.000080', calls: [call] });
+  expect(await repo.chunkEmbeddings(id)).toEqual([{ seq: 0, model: 'e', dimensions: 3, embedding: [0.25, -0.5, 1] }]);
+
+  // An embedding without its model (or the reverse) is refused.
+  await expect(repo.upsert(asset({ key: 'model.txt' }), [{ ...chunks[0]!, embeddingModel: undefined }])).rejects.toThrow(/asset_chunks_embedding_check/);
+});

@@ -10,6 +10,7 @@ const createdDatabases: string[] = [];
 // Every migration in the folder, in order: a new one needs no change here.
 const ALL = (await readdir('migrations')).filter((f) => f.endsWith('.sql')).sort().map((f) => f.replace(/\.sql$/, ''));
 const TABLES = [
+  'asset_ai_runs',
   'asset_chunks',
   'assets',
   'connector_cursors',

@@ -62,12 +62,12 @@ export const ANALYSE: ActivityOptions = {
  * describeWindow, combineWindows, embedChunks: one model call each (two with a repair), on the AI
  * task queue (the workflow adds it). A 429 or 503 is retried after the delay the endpoint asks for
  * (nextRetryDelay), anything else transient with this backoff; refusals fail at once. The call's
- * own timeout is AI_REQUEST_TIMEOUT_SECONDS; heartbeats notice a dead worker within a minute. A
+ * own timeout is AI_REQUEST_TIMEOUT_SECONDS; heartbeats (every 5 s) notice a dead worker within 20 s. A
  * run whose endpoint stays rate-limited gives up after six hours.
  */
 export const MODEL_CALL: ActivityOptions = {
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   scheduleToCloseTimeout: '6 hours',
   cancellationType: WAIT,
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },

@@ -70,7 +70,8 @@ export async function untilApiReady(api: EntryProcess, port: number | string): P
  * where the SDK logs its state changes.
  */
 export async function untilPolling(worker: EntryProcess): Promise<void> {
-  await waitFor(() => /"state":"RUNNING"/.test(worker.output()), {
+  // Two workers: the pipelines' task queue and the AI task queue.
+  await waitFor(() => (worker.output().match(/"state":"RUNNING"/g) ?? []).length >= 2, {
     timeoutMs: 90_000,
     intervalMs: 200,
     description: 'the worker to start polling',
