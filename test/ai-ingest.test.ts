@@ -4,6 +4,7 @@ import { planWindows, windowBudgetChars } from '../src/ai/windows.js';
 import type { IngestResult, IngestWorkflow } from '../src/contracts/ingest.js';
 import { PgAssetRepository } from '../src/db/assets.js';
 import { startIngest } from '../src/pipelines/ingest.js';
+import { makePdf } from './support/fixtures.js';
 import { describeRun } from '../src/temporal/runs.js';
 import { type Harness, startHarness } from './support/harness.js';
 import { type OpenAiServer, type RecordedCall, startOpenAiServer } from './support/openai-server.js';
@@ -164,6 +165,41 @@ describe('with a model', () => {
     await waitFor(() => server.calls[0]!.aborted, { timeoutMs: 20_000, description: 'the model call to be aborted' });
     expect((await describeRun(h.client, h.config, run.workflowId)).status).toBe('CANCELLED');
   });
+});
+
+describe('with a large context', () => {
+  const CONTEXT = 32_768;
+  let big: OpenAiServer;
+  let h: Harness;
+  beforeAll(async () => {
+    big = await startOpenAiServer({ contextTokens: CONTEXT });
+    h = await startHarness({ configOverrides: { ...aiSettings({ AI_CONTEXT_TOKENS: String(CONTEXT), AI_MAX_OUTPUT_TOKENS: '1024', AI_PARALLEL_CALLS: '8' }), AI_BASE_URL: big.url } });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await big?.close();
+  });
+
+  it('analyses a 500-page PDF: every window within the context, every chunk embedded', async () => {
+    const pages = Array.from({ length: 500 }, (_, p) =>
+      Array.from({ length: 30 }, (_, l) => `Page ${p + 1}, line ${l + 1}: the cooperative sorted ${p * 30 + l} crates of apples by size and colour.`),
+    );
+    const pdf = await makePdf(pages, { title: 'Five hundred pages' });
+    await h.put('docs/500 pages.pdf', pdf, 'application/pdf');
+    const head = await h.storage.head({ bucket: h.bucket, key: 'docs/500 pages.pdf' });
+    const run = await startIngest(h.client, h.config, { bucket: h.bucket, key: 'docs/500 pages.pdf', etag: head.etag, size: head.size, contentType: 'application/pdf' });
+    const result = (await outcome(h, run.workflowId)) as IngestResult;
+
+    expect(result).toMatchObject({ stage: 'completed', format: 'pdf' });
+    expect(result.textChars).toBeGreaterThan(500 * 30 * 70);
+    // Each window at most the budget and, cut at a paragraph or sentence, at least half of it.
+    const budget = windowBudgetChars(CONTEXT, 1024);
+    expect(result.windows).toBeGreaterThanOrEqual(Math.ceil(result.textChars / budget));
+    expect(result.windows).toBeLessThanOrEqual(Math.ceil(result.textChars / (budget / 2)));
+    expect(big.calls.filter((c) => c.status !== 200)).toEqual([]);
+    const embedded = big.calls.filter((c) => c.path === '/v1/embeddings').reduce((n, c) => n + (c.body as { input: string[] }).input.length, 0);
+    expect(embedded).toBe(result.chunks);
+  }, 120_000);
 });
 
 describe('with a token budget', () => {
