@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/net.js';
 import type { Config } from '../src/config.js';
+import { startIngest } from '../src/pipelines/ingest.js';
 import { ARTICLE } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { type OpenAiServer, startOpenAiServer } from './support/openai-server.js';
 import { type EntryProcess, exitedUnexpectedly, startEntry, stopEntry, untilApiReady, untilPolling } from './support/processes.js';
 import { waitFor } from './support/stack.js';
 
@@ -22,6 +24,7 @@ interface Span {
   parentSpanId?: string;
   name: string;
   kind: number;
+  attributes?: { key: string; value: { stringValue?: string; intValue?: number | string; doubleValue?: number; boolValue?: boolean } }[];
 }
 
 interface OtlpJson {
@@ -39,6 +42,7 @@ let collector: Server;
 const spans: Span[] = [];
 let h: Harness;
 let config: Config;
+let model: OpenAiServer;
 const processes: EntryProcess[] = [];
 
 beforeAll(async () => {
@@ -74,6 +78,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const proc of processes) await stopEntry(proc, 'SIGKILL');
   await h?.stop();
+  await model?.close();
   await new Promise((resolve) => collector?.close(resolve));
 });
 
@@ -126,5 +131,42 @@ it('continues the caller’s trace from the api request through the workflow run
   expect(orphans.map((s) => s.name)).toEqual([]);
 
   expect(await stopEntry(api), api.output()).toBe(0);
+  expect(await stopEntry(worker), worker.output()).toBe(0);
+}, 120_000);
+
+it('describes each model call on its activity span with the GenAI attributes', async () => {
+  model = await startOpenAiServer();
+  const worker = startEntry('src/worker/main.ts', {
+    ...config,
+    AI_PROVIDER: 'openai-compatible',
+    AI_BASE_URL: model.url,
+    AI_API_KEY: 'test-key',
+    AI_MODEL: 'test-model',
+    AI_PRICES: { 'test-model': { input: 1, output: 2 } },
+  });
+  processes.push(worker);
+  await untilPolling(worker);
+
+  const { etag } = await h.put('traced/model.txt', ARTICLE, 'text/plain');
+  const run = await startIngest(h.client, h.config, { bucket: h.bucket, key: 'traced/model.txt', etag });
+  await h.client.workflow.getHandle(run.workflowId).result();
+  const span = await waitFor(() => spans.find((s) => s.name === 'RunActivity:describeWindow'), {
+    timeoutMs: 30_000,
+    description: 'the span of the model call',
+    failIf: exitedUnexpectedly(worker, 'the worker'),
+  });
+  const attributes = Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.doubleValue ?? a.value.boolValue]));
+  const [call] = model.calls;
+  // The test server counts a token per 4 characters of the messages.
+  const usage = { prompt: Math.ceil(((call!.messages ?? []).reduce((n, m) => n + m.content.length, 0)) / 4) };
+  expect(attributes).toMatchObject({
+    'gen_ai.system': 'openai',
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.request.model': 'test-model',
+    'gen_ai.usage.input_tokens': usage.prompt,
+    'harvester.ai.call_kind': 'document',
+  });
+  expect(Number(attributes['gen_ai.usage.output_tokens'])).toBeGreaterThan(0);
+  expect(attributes['harvester.ai.cost_usd']).toBeGreaterThan(0);
   expect(await stopEntry(worker), worker.output()).toBe(0);
 }, 120_000);

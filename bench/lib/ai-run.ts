@@ -148,7 +148,9 @@ async function timedCalls<T>(ctx: PhaseContext, name: string, items: readonly T[
   const stop = ticker(1_000, () => log(`${name}: ${fmtInt(done)} / ${fmtInt(items.length)} calls, ${(done / (since(started) / 1000)).toFixed(1)} calls/s so far`));
   try {
     await inLanes(items, ctx.concurrency, signal, async (item) => {
-      tokens += await call(item, signal);
+      // A signal of its own per call: the client leaves its abort listener on the signal it is given.
+      const used = await call(item, AbortSignal.any([signal]));
+      tokens += used;
       done++;
     });
   } finally {
@@ -238,10 +240,11 @@ export async function runPipeline(ctx: PhaseContext, bench: PipelineBench, docum
   return { ms, tokens, server: serverCalls(server.calls), results, startedAt, endedAt, steps };
 }
 
+/** All at once, each with a signal of its own (one signal would collect a listener per upload). */
 async function uploadDocuments(s3: S3Client, bucket: string, documents: readonly BenchDocument[], signal: AbortSignal): Promise<IngestInput[]> {
   return Promise.all(
     documents.map(async (d) => {
-      const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: d.key, Body: d.text, ContentType: 'text/plain; charset=utf-8' }), { abortSignal: signal });
+      const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: d.key, Body: d.text, ContentType: 'text/plain; charset=utf-8' }), { abortSignal: AbortSignal.any([signal]) });
       const etag = (out.ETag ?? '').replace(/"/g, '');
       if (!etag) throw new Error(`s3://${bucket}/${d.key}: the upload returned no ETag`);
       return { bucket, key: d.key, etag };
