@@ -17,6 +17,7 @@ const SECRETS = {
   WEBHOOK_TOKEN: 'secret-webhook-token-93ab',
   EVENTS_SECRET: 'whsec_c2VjcmV0LWV2ZW50cy1zZWNyZXQtNzdkMg==',
   DB_PASSWORD: 'secret-db-password-0e4d',
+  AI_API_KEY: 'sk-secret-model-key-4a7e',
 };
 
 beforeAll(async () => {
@@ -34,6 +35,7 @@ beforeAll(async () => {
     API_KEY: SECRETS.API_KEY,
     WEBHOOK_TOKEN: SECRETS.WEBHOOK_TOKEN,
     EVENTS_SECRET: SECRETS.EVENTS_SECRET,
+    AI_API_KEY: SECRETS.AI_API_KEY,
   });
   dropSchema = await prepareSchema(config);
 });
