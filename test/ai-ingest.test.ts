@@ -79,8 +79,10 @@ describe('with a model', () => {
     const text = prose(WINDOW_CHARS * 4.5, 'harvest');
     const windows = planWindows(text, WINDOW_CHARS).length;
     expect(windows).toBeGreaterThanOrEqual(5);
+    server.setLatency(150);
     const run = await ingest(h, 'docs/long report.txt', text);
     const result = (await outcome(h, run.workflowId)) as IngestResult;
+    server.setLatency(0);
 
     expect(result).toMatchObject({ stage: 'completed', windows, windowsDone: windows });
     const windowCalls = server.calls.filter((c) => chat(c) && windowOf(c) !== undefined);
@@ -89,6 +91,8 @@ describe('with a model', () => {
     expect(combining.length).toBeGreaterThanOrEqual(1);
     const embeddings = server.calls.filter((c) => c.path === '/v1/embeddings');
     expect(embeddings).toHaveLength(1);
+    // AI_PARALLEL_CALLS=3: the windows ran side by side, never more than three at once.
+    expect(mostAtOnce(windowCalls)).toBe(3);
 
     const usage = result.usage!;
     expect(usage).toMatchObject({ provider: 'openai-compatible', calls: windows + combining.length + 1 });
@@ -130,6 +134,15 @@ describe('with a model', () => {
     const events = (await h.client.workflow.getHandle(run.workflowId).fetchHistory()).events ?? [];
     const started = startedAttempts(events, 'describeWindow');
     expect(started).toEqual([3]);
+  });
+
+  it('retries a server error with backoff', async () => {
+    server.fail({ kind: 'status', status: 500 }, { when: (r) => r.kind === 'chat' });
+    const run = await ingest(h, 'docs/flaky.txt', 'A letter that meets a flaky server.');
+    expect(((await outcome(h, run.workflowId)) as IngestResult).stage).toBe('completed');
+    expect(server.calls.filter(chat).map((c) => c.status)).toEqual([500, 200]);
+    const events = (await h.client.workflow.getHandle(run.workflowId).fetchHistory()).events ?? [];
+    expect(startedAttempts(events, 'describeWindow')).toEqual([2]);
   });
 
   it('a refused request fails the run at once, with the setting to fix in the status', async () => {
@@ -222,6 +235,15 @@ describe('with a token budget', () => {
     expect(made).toBeLessThan(planWindows(text, WINDOW_CHARS).length);
   });
 });
+
+/** The most calls that were in flight at the same moment. */
+function mostAtOnce(calls: RecordedCall[]): number {
+  const edges = calls.flatMap((c) => [[c.receivedAt, 1], [c.finishedAt ?? Infinity, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, step] of edges) most = Math.max(most, (now += step));
+  return most;
+}
 
 function startedAttempts(events: temporal.api.history.v1.IHistoryEvent[], activity: string): number[] {
   const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity).map((e) => String(e.eventId)));
