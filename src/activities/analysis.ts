@@ -4,7 +4,7 @@ import { ModelOutputInvalidError, ModelRateLimitedError, ModelRequestRefusedErro
 import type { Insights } from '../ai/insights.js';
 import type { DocumentModel } from '../ai/model.js';
 import { estimateTokens, planWindows, type TextWindow, windowBudgetChars } from '../ai/windows.js';
-import type { AnalysisPlan, EmbeddingBatchResult, ModelCall, ModelStepResult } from '../contracts/ai.js';
+import { type AnalysisPlan, EMBEDDING_BATCH, type EmbeddingBatchResult, type ModelCall, type ModelStepResult } from '../contracts/ai.js';
 import { failure } from '../contracts/failures.js';
 import { ObjectNotFoundError } from '../storage/s3.js';
 import { keepHeartbeating, rethrowIfCancelled } from './support.js';
@@ -31,9 +31,6 @@ export interface AnalysisDependencies {
   observe?: CallObserver | undefined;
 }
 
-/** Chunks per embedding call: well inside every endpoint's batch limit (OpenAI: 2,048 inputs). */
-export const EMBEDDING_BATCH = 64;
-
 const JSON_TYPE = 'application/json';
 
 const planKey = (workPrefix: string) => `${workPrefix}ai/windows.json`;
@@ -59,6 +56,7 @@ export async function planModelAnalysis(deps: AnalysisDependencies, text: string
     maxTokens: deps.maxTokensPerRun,
     windowTokens: windows.map((w) => estimateTokens(w.end - w.start)),
     combineChars: budget,
+    embeddingBatch: EMBEDDING_BATCH,
   };
 }
 
@@ -126,15 +124,15 @@ export function createAnalysisActivities(deps: AnalysisDependencies) {
       });
     },
 
-    /** Embeddings of chunks [batch × EMBEDDING_BATCH, …) of the run's chunks file. */
-    async embedChunks(input: { chunksKey: string; workPrefix: string; batch: number }): Promise<EmbeddingBatchResult> {
+    /** Embeddings of chunks [batch × size, (batch + 1) × size) of the run's chunks file. */
+    async embedChunks(input: { chunksKey: string; workPrefix: string; batch: number; size: number }): Promise<EmbeddingBatchResult> {
       const key = `${input.workPrefix}ai/embeddings-${input.batch}.json`;
       const signal = Context.current().cancellationSignal;
       const done = await stored<{ vectors: number[][]; call: ModelCall }>(key, signal);
       if (done) return { key, call: done.call };
       const model = requireModel();
       const raw = await deps.storage.readText(deps.workBucket, input.chunksKey, signal);
-      const texts = raw.split('\n').slice(input.batch * EMBEDDING_BATCH, (input.batch + 1) * EMBEDDING_BATCH).map((line) => (JSON.parse(line) as { text: string }).text);
+      const texts = raw.split('\n').slice(input.batch * input.size, (input.batch + 1) * input.size).map((line) => (JSON.parse(line) as { text: string }).text);
       const output = await keepHeartbeating(() => model.embed(texts, { signal })).catch((err: unknown) => {
         throw asModelFailure(err, signal);
       });

@@ -5,6 +5,9 @@
 
 export type ModelCallKind = 'document' | 'window' | 'combine' | 'embedding';
 
+/** Chunks per embedding call: well inside every endpoint's batch limit (OpenAI: 2,048 inputs). */
+export const EMBEDDING_BATCH = 64;
+
 /** One call to a model, as recorded with the asset (asset_ai_runs) and summed into the run's usage. */
 export interface ModelCall {
   kind: ModelCallKind;
@@ -81,6 +84,8 @@ export interface AnalysisPlan {
   windowTokens: number[];
   /** The most characters of window analyses one combining call takes. */
   combineChars: number;
+  /** Chunks per embedding call (EMBEDDING_BATCH when the run was planned). */
+  embeddingBatch: number;
 }
 
 /** A model call's output, stored in the work bucket under `key`; `chars` is its JSON's length. */

@@ -120,6 +120,5 @@ async function analyseText(
   const embeddingKeys = plan.embeddingModel
     ? await model.embed({ chunksKey: analysis.chunksKey, workPrefix, chunkCount: analysis.chunkCount, textChars: content.textChars })
     : [];
-  report({ usage: runUsage(plan.provider, model.calls) });
   return { analysis, model: { plan, insightsKey, embeddingKeys, calls: model.calls, windows: model.windows } };
 }

@@ -4,9 +4,6 @@ import { type AnalysisPlan, type ModelCall, type ModelStepResult, usageOf } from
 import { failure } from '../contracts/failures.js';
 import { MODEL_CALL } from './activity-options.js';
 
-/** Chunks per embedding call (src/activities/analysis.ts EMBEDDING_BATCH). */
-const EMBEDDING_BATCH = 64;
-
 /**
  * The model calls of one run, as the workflow orchestrates them: every window's analysis (at most
  * plan.parallelCalls at once), then combining calls level by level until one analysis remains,
@@ -21,6 +18,7 @@ export class ModelAnalysis {
   /** Estimated tokens of the calls in flight. */
   private reserved = 0;
 
+  /** `onProgress` is called after every call, for the run's progress query. */
   constructor(private readonly plan: AnalysisPlan, private readonly onProgress: () => void) {
     this.activities = proxyActivities<AnalysisActivities>({ ...MODEL_CALL, taskQueue: plan.taskQueue });
   }
@@ -32,12 +30,13 @@ export class ModelAnalysis {
   /** Analyses the text; returns the key of the one analysis of the whole. */
   async describe(input: { textKey: string; workPrefix: string }): Promise<string> {
     const of = this.windows;
-    let level: ModelStepResult[] = await this.bounded(this.plan.windowTokens, async (tokens, window) => {
-      const result = await this.call(tokens, `window ${window + 1} of ${of}`, () => this.activities.describeWindow({ ...input, window, of }));
-      this.windowsDone++;
-      this.onProgress();
-      return result;
-    });
+    let level: ModelStepResult[] = await this.bounded(this.plan.windowTokens, (tokens, window) =>
+      this.call(tokens, `window ${window + 1} of ${of}`, async () => {
+        const result = await this.activities.describeWindow({ ...input, window, of });
+        this.windowsDone++;
+        return result;
+      }),
+    );
     for (let depth = 1; level.length > 1; depth++) {
       const groups = groupBySize(level, this.plan.combineChars);
       level = await this.bounded(groups, (group, index) => {
@@ -53,10 +52,11 @@ export class ModelAnalysis {
 
   /** Embeds the run's chunks in batches; returns the batches' keys in chunk order. */
   async embed(input: { chunksKey: string; workPrefix: string; chunkCount: number; textChars: number }): Promise<string[]> {
-    const batches = Math.ceil(input.chunkCount / EMBEDDING_BATCH);
+    const size = this.plan.embeddingBatch;
+    const batches = Math.ceil(input.chunkCount / size);
     const tokensPerBatch = Math.ceil(input.textChars / 3 / Math.max(1, batches));
     const results = await this.bounded(Array.from({ length: batches }, (_, batch) => batch), (batch) =>
-      this.call(tokensPerBatch, `embedding batch ${batch + 1} of ${batches}`, () => this.activities.embedChunks({ ...input, batch })),
+      this.call(tokensPerBatch, `embedding batch ${batch + 1} of ${batches}`, () => this.activities.embedChunks({ chunksKey: input.chunksKey, workPrefix: input.workPrefix, batch, size })),
     );
     return results.map((r) => r.key);
   }
@@ -75,6 +75,7 @@ export class ModelAnalysis {
     try {
       const result = await run();
       this.calls.push(result.call);
+      this.onProgress();
       return result;
     } finally {
       this.reserved -= estimate;
