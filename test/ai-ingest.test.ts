@@ -134,6 +134,13 @@ describe('with a model', () => {
     const events = (await h.client.workflow.getHandle(run.workflowId).fetchHistory()).events ?? [];
     const started = startedAttempts(events, 'describeWindow');
     expect(started).toEqual([3]);
+    const lastFailure = events.find((e) => e.activityTaskStartedEventAttributes?.attempt === 3)?.activityTaskStartedEventAttributes?.lastFailure;
+    expect(lastFailure?.applicationFailureInfo?.type).toBe('AiRateLimited');
+    expect(lastFailure?.message).toMatch(/rate-limiting \(429 rate_limit_exceeded/);
+    // The schedule-to-start wait of the last attempt holds both delays the server asked for.
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'describeWindow');
+    const startedEvent = events.find((e) => e.activityTaskStartedEventAttributes?.attempt === 3);
+    expect(millis(startedEvent!.eventTime) - millis(scheduled!.eventTime)).toBeGreaterThanOrEqual(4000);
   });
 
   it('retries a server error with backoff', async () => {
@@ -235,6 +242,10 @@ describe('with a token budget', () => {
     expect(made).toBeLessThan(planWindows(text, WINDOW_CHARS).length);
   });
 });
+
+function millis(time: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
+  return Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
+}
 
 /** The most calls that were in flight at the same moment. */
 function mostAtOnce(calls: RecordedCall[]): number {
