@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,7 +11,10 @@ import type { Insights } from '../ai/insights.js';
 import type { AiProvider } from '../ai/provider.js';
 import type { AnalysisPlan, ModelCall } from '../contracts/ai.js';
 import { usageOf } from '../contracts/ai.js';
-import type { AssetRecord, ChunkRecord } from '../db/assets.js';
+import type { AssetLineage, AssetRecord, ChunkRecord } from '../db/assets.js';
+import type { ContentFormat } from '../extract/types.js';
+import { extractorVersion } from '../extract/versions.js';
+import { HARVESTER_VERSION } from '../support/package-folder.js';
 import type { ExtractedContent, ExtractHints } from '../extract/index.js';
 import { CorruptContentError, UnsupportedContentError } from '../extract/index.js';
 import type { ObjectHead, ObjectLocator, ObjectStream } from '../storage/s3.js';
@@ -24,6 +28,7 @@ export interface IngestStorage {
   read(object: ObjectLocator, signal?: AbortSignal): Promise<ObjectStream>;
   readText(bucket: string, key: string, signal?: AbortSignal): Promise<string>;
   writeText(bucket: string, key: string, text: string, contentType: string, signal?: AbortSignal): Promise<void>;
+  copy(bucket: string, fromKey: string, toKey: string, signal?: AbortSignal): Promise<void>;
   deletePrefix(bucket: string, prefix: string, signal?: AbortSignal): Promise<number>;
 }
 
@@ -75,6 +80,12 @@ export interface AnalysedText {
   labels?: string[] | undefined;
   chunkCount: number;
   chunksKey: string;
+}
+
+/** A stage of the run and when it began (workflow time). */
+export interface RunStep {
+  stage: string;
+  startedAt: string;
 }
 
 /** The model's part of a run, for persist: what it wrote (by key) and every call it made. */
@@ -248,8 +259,14 @@ export function createIngestActivities(deps: IngestDependencies) {
       content: ExtractedText;
       analysis: AnalysedText;
       model?: ModelAnalysis | undefined;
+      /** Absent in runs recorded before lineage. */
+      run?: { steps: RunStep[]; buildId?: string | undefined } | undefined;
     }): Promise<{ id: string; created: boolean }> {
       const { workflowId, runId } = currentRun();
+      // The text outlives the run's work prefix, under a key of the object version (written before
+      // the row, so a visible asset always has its text).
+      const textKey = assetTextKey(input.object.bucket, input.object.key, input.file.version);
+      await deps.storage.copy(deps.workBucket, input.content.textKey, textKey);
       const raw = await deps.storage.readText(deps.workBucket, input.analysis.chunksKey);
       const chunks = raw === '' ? [] : raw.split('\n').map((line) => JSON.parse(line) as ChunkRecord);
       const model = input.model;
@@ -272,6 +289,8 @@ export function createIngestActivities(deps: IngestDependencies) {
           metadata: input.content.metadata,
           workflowId,
           runId,
+          textKey,
+          lineage: lineageOf(input, new Date()),
           ...(insights && model
             ? {
                 title: insights.title,
@@ -313,4 +332,27 @@ function tooLarge(object: IngestInput, size: number): ApplicationFailure {
     `s3://${object.bucket}/${object.key} is ${size} bytes, above the ingest limit (INGEST_MAX_BYTES)`,
     failure.ObjectTooLarge,
   );
+}
+
+/** Where an asset's text is kept in the work bucket: one key per object version, outside ingest/ (which expires). */
+export function assetTextKey(bucket: string, key: string, version: string): string {
+  return `assets/${createHash('sha256').update(`${bucket}\0${key}\0${version}`).digest('hex').slice(0, 40)}/text.txt`;
+}
+
+/** How the asset was made: the run's steps and times, the worker, the extractor, the analysis. */
+function lineageOf(
+  input: { content: ExtractedText; model?: ModelAnalysis | undefined; run?: { steps: RunStep[]; buildId?: string | undefined } | undefined },
+  now: Date,
+): AssetLineage {
+  const steps = input.run?.steps ?? [];
+  const plan = input.model?.plan;
+  return {
+    workerBuildId: input.run?.buildId ?? null,
+    worker: { identity: `${process.pid}@${hostname()}`, harvester: HARVESTER_VERSION },
+    steps: steps.map((step, i) => ({ stage: step.stage, startedAt: step.startedAt, endedAt: steps[i + 1]?.startedAt ?? now.toISOString() })),
+    extractor: extractorVersion(input.content.format as ContentFormat).extractor,
+    analysis: plan
+      ? { provider: plan.provider, model: plan.model, embeddingModel: plan.embeddingModel ?? null, promptVersion: plan.promptVersion }
+      : { provider: 'local', model: null, embeddingModel: null, promptVersion: null },
+  };
 }

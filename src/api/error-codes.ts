@@ -19,6 +19,7 @@ export const ERROR_CODE_MEANINGS = {
   invalid_json: 'a webhook body is not JSON',
   invalid_event: 'a webhook body is JSON but not an S3 notification or an event envelope',
   invalid_page_token: 'the pageToken is not a nextPageToken of this list (with the same filters)',
+  invalid_cursor: 'the cursor is not a nextCursor of this list',
   unsafe_url: 'a connector URL points at an address that is not allowed (CONNECTOR_ALLOWED_HOSTS)',
   invalid_config: "a connector's config does not fit its kind",
   invalid_schedule: 'Temporal refused the connector schedule',
@@ -35,6 +36,8 @@ export const ERROR_CODE_MEANINGS = {
   mapping_not_found: 'no mapping with this id',
   connector_not_found: 'no connector with this id',
   bucket_not_found: 'the bucket does not exist or is not readable',
+  asset_not_found: 'no asset with this id, or none for this object version',
+  text_not_kept: 'the asset was ingested before its text was kept: ingest the object again',
   // 408 and the ends of a run waited for with ?wait=
   wait_timeout: 'the run was still running when ?wait= ran out',
   run_failed: 'the run waited for failed (422)',
@@ -48,6 +51,8 @@ export const ERROR_CODE_MEANINGS = {
   run_closed: 'the run has already closed',
   run_running: 'the run is still running, so it cannot be retried',
   run_not_retryable: 'the run completed (or continued as new), so there is nothing to retry',
+  // 416
+  range_not_satisfiable: 'the Range starts beyond the end of the text',
   // 413, 415, 422
   payload_too_large: 'the body is above the size limit',
   unsupported_media_type: 'the body is not sent as application/json',

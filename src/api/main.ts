@@ -4,12 +4,13 @@ import { ConnectorService } from '../connectors/service.js';
 import { PgConnectorRepository } from '../db/connectors.js';
 import { readDataset } from '../db/datasets.js';
 import { PgMappingRepository } from '../db/mappings.js';
+import { PgAssetReader } from '../db/asset-reader.js';
 import { PgObjectReader } from '../db/objects.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { loadConfigOrExit, reachOrExit } from '../startup.js';
 import { startTracing } from '../telemetry.js';
-import { createS3Client, S3Storage } from '../storage/s3.js';
+import { assetTexts, createS3Client, S3Storage } from '../storage/s3.js';
 import { connectClient } from '../temporal/connection.js';
 import { RunWatchHub } from '../temporal/run-watch.js';
 import { createApp } from './app.js';
@@ -42,6 +43,8 @@ const app = createApp({
   storage,
   mappings,
   objects: new PgObjectReader(pool),
+  assets: new PgAssetReader(pool),
+  assetTexts: assetTexts(storage, config.WORK_BUCKET),
   datasets: { read: (id, limit) => readDataset(pool, id, limit) },
   connectors: new ConnectorService({ connectors: new PgConnectorRepository(pool), mappings, temporal, config, bucketExists: (bucket) => storage.hasBucket(bucket) }),
   log,

@@ -29,6 +29,7 @@ export const TAGS = {
   events: 'Deliveries from other systems: S3/MinIO bucket notifications and signed events, each starting a run',
   runs: 'Pipeline runs on Temporal: start an ingest, list and search, status, history, live stream, cancel and retry',
   objectify: 'Mapping specs, and objectify runs that turn a dataset version into typed objects',
+  assets: 'Ingested documents: their AI outputs, chunks, text and lineage',
   objects: 'Typed objects: the published results of objectify',
   datasets: 'Datasets: their versions, loads and rejected rows',
   connectors: 'Sources polled for changes on Temporal Schedules',

@@ -9,6 +9,7 @@ import { connectorRoutes } from './routes/connectors.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { mappingRoutes } from './routes/mappings.js';
 import { objectifyRoutes } from './routes/objectify.js';
+import { assetRoutes } from './routes/assets.js';
 import { objectRoutes } from './routes/objects.js';
 import { runControlRoutes } from './routes/run-control.js';
 import { runHistoryRoutes } from './routes/run-history.js';
@@ -24,6 +25,7 @@ export function operatorRoutes(deps: AppDependencies, runWatch: RunWatchHub): Op
 
   app.route('/mappings', mappingRoutes(deps));
   app.route('/', objectRoutes(deps));
+  app.route('/assets', assetRoutes(deps));
   app.route('/connectors', connectorRoutes(deps));
   // Ingest before list and status: the OpenAPI generator keeps the first use of a shared schema
   // (RunFailure, not null in a start's answers; nullable in a run's status) as its component.

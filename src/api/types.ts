@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { ConnectorService } from '../connectors/service.js';
+import type { PgAssetReader } from '../db/asset-reader.js';
 import type { DatasetView } from '../db/datasets.js';
 import type { PgMappingRepository } from '../db/mappings.js';
 import type { PgObjectReader } from '../db/objects.js';
@@ -12,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { HeadReader } from '../pipelines/pin.js';
 import type { RunWatchHub } from '../temporal/run-watch.js';
 import type { ApiMetrics } from './metrics.js';
+import type { AssetTexts } from './routes/assets.js';
 
 export type AppEnv = { Variables: { requestId: string } };
 
@@ -28,6 +30,10 @@ export interface AppDependencies {
   /** Published objects, and datasets with their loads: objectify's results. */
   objects: Pick<PgObjectReader, 'resolveVersion' | 'list' | 'get'>;
   datasets: { read(id: string, rejectLimit: number): Promise<DatasetView | undefined> };
+  /** Ingested assets and their chunks: ingest's results. */
+  assets: Pick<PgAssetReader, 'list' | 'get' | 'byObject' | 'chunks'>;
+  /** The assets' extracted texts in the work bucket. */
+  assetTexts: AssetTexts;
   /** Connectors and their Temporal Schedules. */
   connectors: Pick<ConnectorService, 'create' | 'list' | 'get' | 'update' | 'delete' | 'sync' | 'pause' | 'resume'>;
   readiness: Record<string, ReadinessCheck>;

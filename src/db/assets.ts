@@ -24,6 +24,21 @@ export interface AssetRecord {
   questions?: { question: string; answer: string }[] | undefined;
   /** The model calls of this run (absent: analysed locally). */
   aiRun?: AiRunRecord | undefined;
+  /** The extracted text in the work bucket (absent in rows written before it was kept). */
+  textKey?: string | undefined;
+  lineage?: AssetLineage | undefined;
+}
+
+/** How an asset was made (assets.lineage). */
+export interface AssetLineage {
+  /** The worker's build id (by default the SDK version and a hash of the workflow bundle). */
+  workerBuildId: string | null;
+  worker: { identity: string; harvester: string };
+  /** Each stage of the run, with its workflow times. */
+  steps: { stage: string; startedAt: string; endedAt: string }[];
+  /** `pdfjs-dist@5.6.205`, or `harvester` for formats Harvester reads itself. */
+  extractor: string;
+  analysis: { provider: string; model: string | null; embeddingModel: string | null; promptVersion: string | null };
 }
 
 export interface AiRunRecord {
@@ -97,20 +112,22 @@ export class PgAssetRepository {
       const { rows } = await client.query<{ id: string; created: boolean }>(
         `INSERT INTO assets (bucket, key, version, sha256, size_bytes, content_type, format, language,
                              summary, keywords, text_chars, metadata, workflow_id, run_id,
-                             title, entities, labels, questions)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                             title, entities, labels, questions, text_key, lineage)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          ON CONFLICT (bucket, key, version) DO UPDATE SET
            sha256 = EXCLUDED.sha256, size_bytes = EXCLUDED.size_bytes, content_type = EXCLUDED.content_type,
            format = EXCLUDED.format, language = EXCLUDED.language, summary = EXCLUDED.summary,
            keywords = EXCLUDED.keywords, text_chars = EXCLUDED.text_chars, metadata = EXCLUDED.metadata,
            workflow_id = EXCLUDED.workflow_id, run_id = EXCLUDED.run_id, title = EXCLUDED.title,
-           entities = EXCLUDED.entities, labels = EXCLUDED.labels, questions = EXCLUDED.questions, updated_at = now()
+           entities = EXCLUDED.entities, labels = EXCLUDED.labels, questions = EXCLUDED.questions,
+           text_key = EXCLUDED.text_key, lineage = EXCLUDED.lineage, updated_at = now()
          RETURNING id::text AS id, (xmax = 0) AS created`,
         [
           asset.bucket, asset.key, asset.version, asset.sha256, asset.sizeBytes, asset.contentType ?? null,
           asset.format, asset.language, asset.summary, asset.keywords, asset.textChars,
           JSON.stringify(asset.metadata), asset.workflowId, asset.runId, asset.title ?? null,
           JSON.stringify(asset.entities ?? []), asset.labels ?? [], JSON.stringify(asset.questions ?? []),
+          asset.textKey ?? null, JSON.stringify(asset.lineage ?? {}),
         ],
       );
       const row = rows[0];

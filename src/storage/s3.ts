@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -82,12 +83,12 @@ export class S3Storage {
   }
 
   /**
-   * Streams the object, or with `start` the bytes from that offset on (a resumed transfer); the
-   * result's `size` is then the length of that rest, not of the whole object.
+   * Streams the object, or with `start` the bytes from that offset on (a resumed transfer), up to
+   * `end` (inclusive) when given; the result's `size` is then the length of that part.
    */
-  async read(object: ObjectLocator, signal?: AbortSignal, options: { start?: number } = {}): Promise<ObjectStream> {
+  async read(object: ObjectLocator, signal?: AbortSignal, options: { start?: number; end?: number } = {}): Promise<ObjectStream> {
     try {
-      const range = options.start ? { Range: `bytes=${options.start}-` } : {};
+      const range = options.start || options.end !== undefined ? { Range: `bytes=${options.start ?? 0}-${options.end ?? ''}` } : {};
       const out = await this.s3.send(new GetObjectCommand({ ...locate(object), ...range }), { abortSignal: signal });
       if (!out.Body) throw new Error(`s3://${object.bucket}/${object.key}: GetObject returned no body`);
       return { body: out.Body as Readable, ...toHead(out) };
@@ -108,6 +109,15 @@ export class S3Storage {
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType }),
       { abortSignal: signal },
     );
+  }
+
+  /** Copies an object within a bucket, server-side (no bytes through this process). */
+  async copy(bucket: string, fromKey: string, toKey: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.s3.send(new CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: `${bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}` }), { abortSignal: signal });
+    } catch (err) {
+      throw translate(err, { bucket, key: fromKey });
+    }
   }
 
   /** Stores bytes and answers with the stored version (ETag, version id when the bucket keeps versions). */
@@ -226,4 +236,13 @@ function quote(etag: string | undefined): string | undefined {
 
 function unquote(etag: string): string {
   return etag.replace(/^"|"$/g, '');
+}
+
+/** The assets' texts in the work bucket, for GET /api/v1/assets/{id}/text. */
+export function assetTexts(storage: S3Storage, workBucket: string) {
+  return {
+    size: async (key: string, signal?: AbortSignal) => (await storage.head({ bucket: workBucket, key }, signal)).size,
+    read: async (key: string, range: { start: number; end: number } | undefined, signal?: AbortSignal) =>
+      (await storage.read({ bucket: workBucket, key }, signal, range ?? {})).body,
+  };
 }

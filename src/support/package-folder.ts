@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,3 +15,6 @@ export function packageFolder(name: string, moduleUrl: string): string {
     if (dirname(dir) === dir) throw new Error(`no ${name} folder beside a package.json above ${start}`);
   }
 }
+
+/** This package's version (package.json), as recorded in each asset's lineage. */
+export const HARVESTER_VERSION = (JSON.parse(readFileSync(packageFolder('package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -7,7 +7,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AnalysedText, ExtractedText, IngestActivities, ModelAnalysis as ModelOutputs } from '../activities/ingest.js';
+import type { AnalysedText, ExtractedText, IngestActivities, ModelAnalysis as ModelOutputs, RunStep } from '../activities/ingest.js';
 import { runUsage } from '../contracts/ai.js';
 import { STAGE } from '../contracts/common.js';
 import { INGEST_STAGE_START, type IngestInput, type IngestProgress, ingestProgressQuery, type IngestResult, type IngestStage } from '../contracts/ingest.js';
@@ -36,9 +36,12 @@ const KEEP_WORK_ON_FAILURE = 'keep-work-on-failure';
 export async function ingest(input: IngestInput): Promise<IngestResult> {
   let state: IngestProgress = { stage: 'downloading', progress: 0 };
   setHandler(ingestProgressQuery, () => state);
+  // When each stage began (workflow time, the same on replay): the asset's lineage.
+  const steps: RunStep[] = [];
   const enter = (stage: IngestStage): void => {
     state = { ...state, stage, progress: INGEST_STAGE_START[stage] };
     upsertSearchAttributes([{ key: STAGE, value: stage }]);
+    steps.push({ stage, startedAt: new Date().toISOString() });
   };
 
   // The original run id survives a reset, so a retried run finds the files of the steps it does
@@ -58,7 +61,7 @@ export async function ingest(input: IngestInput): Promise<IngestResult> {
     });
 
     enter('persisting');
-    const asset = await persist({ object: input, file, content, analysis, model });
+    const asset = await persist({ object: input, file, content, analysis, model, run: { steps, buildId: workerBuildId() } });
 
     enter('completed');
     return {
@@ -121,4 +124,11 @@ async function analyseText(
     ? await model.embed({ chunksKey: analysis.chunksKey, workPrefix, chunkCount: analysis.chunkCount, textChars: content.textChars })
     : [];
   return { analysis, model: { plan, insightsKey, embeddingKeys, calls: model.calls, windows: model.windows } };
+}
+
+/** The build id of the worker running this task: by default the SDK's version and a hash of the workflow bundle. */
+function workerBuildId(): string | undefined {
+  const info = workflowInfo();
+  // Without worker deployments only the (deprecated) build id is set.
+  return info.currentDeploymentVersion?.buildId ?? info.currentBuildId;
 }

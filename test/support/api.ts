@@ -7,7 +7,9 @@ import { ConnectorService } from '../../src/connectors/service.js';
 import { PgConnectorRepository } from '../../src/db/connectors.js';
 import { readDataset } from '../../src/db/datasets.js';
 import { PgMappingRepository } from '../../src/db/mappings.js';
+import { PgAssetReader } from '../../src/db/asset-reader.js';
 import { PgObjectReader } from '../../src/db/objects.js';
+import { assetTexts } from '../../src/storage/s3.js';
 import type { Harness } from './harness.js';
 
 /** The real HTTP app over a harness's servers; tests call `app.request()` on it. */
@@ -19,6 +21,8 @@ export function createTestApp(h: Harness, overrides: Partial<AppDependencies> = 
     storage: h.storage,
     mappings,
     objects: new PgObjectReader(h.pool),
+    assets: new PgAssetReader(h.pool),
+    assetTexts: assetTexts(h.storage, h.config.WORK_BUCKET),
     datasets: { read: (id, limit) => readDataset(h.pool, id, limit) },
     connectors: new ConnectorService({
       connectors: new PgConnectorRepository(h.pool),
