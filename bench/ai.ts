@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { runScript, scriptLog } from '../scripts/lib/cli.js';
-import { describeError } from '../scripts/lib/wait.js';
 import { createDocumentModel } from '../src/ai/index.js';
 import { windowBudgetChars } from '../src/ai/windows.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -17,7 +16,7 @@ import {
   runPipeline,
   windowCalls,
 } from './lib/ai-run.js';
-import { Cleanups, interruptSignal } from './lib/cleanups.js';
+import { benchmarkMain, type Cleanups } from './lib/cleanups.js';
 import { startBenchWorker } from './lib/objectify-run.js';
 import { fmtInt, fmtSeconds, machineLine, ratioLine, type PhaseResult } from './lib/report.js';
 import { startStack } from './lib/stack.js';
@@ -273,30 +272,4 @@ function checkSummary(r: Report): string {
 
 const USAGE = 'usage: npm run bench:ai [-- --latency-ms N (default 200) --runs N (default 20) --windows N (default 4) --concurrency N (default 8, at most 64)]';
 
-async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const signal = interruptSignal(log);
-  const cleanups = new Cleanups();
-  try {
-    await bench(options, cleanups, signal);
-  } catch (err) {
-    // The benchmark's own failure is the one to report; a cleanup failure on top is only logged.
-    log(signal.aborted ? 'cleaning up after the interruption' : 'cleaning up after the failure');
-    await cleanups.runAll(log).catch((cleanupErr: unknown) => log(`cleanup also failed: ${describeError(cleanupErr)}`));
-    if (!signal.aborted) throw err;
-    log('interrupted: no figures; everything this run started is stopped and removed');
-    process.exitCode = 130;
-    return;
-  }
-  log('cleaning up');
-  await cleanups.runAll(log);
-}
-
-runScript('bench', main);
+runScript('bench', benchmarkMain(log, USAGE, parseOptions, bench));

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runScript, scriptLog } from '../scripts/lib/cli.js';
-import { describeError } from '../scripts/lib/wait.js';
 import type { Config } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
 import { DEFAULT_BATCH_ROWS } from '../src/contracts/objectify.js';
 import { createS3Client } from '../src/storage/s3.js';
 import { copyBaseline, s3GetObject } from './lib/baselines.js';
-import { Cleanups, interruptSignal } from './lib/cleanups.js';
+import { benchmarkMain, type Cleanups } from './lib/cleanups.js';
 import { generateCsv, uploadCsv } from './lib/dataset.js';
 import { runObjectify, startBenchWorker, type ObjectifyRun, type WorkerTimings } from './lib/objectify-run.js';
 import { fmtInt, fmtMiB, fmtSeconds, machineLine, phaseTable, ratioLine, since, type PhaseResult } from './lib/report.js';
@@ -142,30 +141,4 @@ function breakdown(run: ObjectifyRun, timings: WorkerTimings): string[] {
 
 const USAGE = 'usage: npm run bench:objectify [-- --rows N (default 1000000) --batch-rows N (default 5000)]';
 
-async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const signal = interruptSignal(log);
-  const cleanups = new Cleanups();
-  try {
-    await bench(options, cleanups, signal);
-  } catch (err) {
-    // The benchmark's own failure is the one to report; a cleanup failure on top is only logged.
-    log(signal.aborted ? 'cleaning up after the interruption' : 'cleaning up after the failure');
-    await cleanups.runAll(log).catch((cleanupErr: unknown) => log(`cleanup also failed: ${describeError(cleanupErr)}`));
-    if (!signal.aborted) throw err;
-    log('interrupted: no figures; everything this run started is stopped and removed');
-    process.exitCode = 130;
-    return;
-  }
-  log('cleaning up');
-  await cleanups.runAll(log);
-}
-
-runScript('bench', main);
+runScript('bench', benchmarkMain(log, USAGE, parseOptions, bench));

@@ -4,7 +4,7 @@ import { planWindows, windowBudgetChars } from '../src/ai/windows.js';
 import type { IngestResult, IngestWorkflow } from '../src/contracts/ingest.js';
 import { PgAssetRepository } from '../src/db/assets.js';
 import { startIngest } from '../src/pipelines/ingest.js';
-import { makePdf } from './support/fixtures.js';
+import { ledgerProse as prose, makePdf } from './support/fixtures.js';
 import { describeRun } from '../src/temporal/runs.js';
 import { type Harness, startHarness } from './support/harness.js';
 import { type OpenAiServer, type RecordedCall, startOpenAiServer } from './support/openai-server.js';
@@ -35,18 +35,6 @@ function aiSettings(overrides: Record<string, string> = {}): Record<string, stri
     AI_PRICES: JSON.stringify(PRICES),
     ...overrides,
   };
-}
-
-/** Prose of about `chars` characters, in paragraphs, different for each seed. */
-function prose(chars: number, seed: string): string {
-  const paragraphs: string[] = [];
-  for (let i = 0, length = 0; length < chars; i++) {
-    const p = `Paragraph ${i} of the ${seed} report. The orchards near the river gave ${i * 7} crates of apples this season. ` +
-      `Workers from the cooperative sorted the fruit by size and colour before it went to market.`;
-    paragraphs.push(p);
-    length += p.length + 2;
-  }
-  return paragraphs.join('\n\n');
 }
 
 async function ingest(h: Harness, key: string, text: string) {

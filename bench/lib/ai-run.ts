@@ -8,6 +8,7 @@ import type { DocumentModel, Part } from '../../src/ai/model.js';
 import { planWindows } from '../../src/ai/windows.js';
 import type { Config } from '../../src/config.js';
 import type { IngestInput, IngestResult, IngestWorkflow } from '../../src/contracts/ingest.js';
+import { ledgerProse } from '../../test/support/fixtures.js';
 import { startIngest } from '../../src/pipelines/ingest.js';
 import { condenseHistory } from '../../src/temporal/history.js';
 import type { OpenAiServer, RecordedCall } from '../../test/support/openai-server.js';
@@ -32,20 +33,10 @@ export function proseDocuments(runs: number, windows: number, windowChars: numbe
   const width = String(runs).length;
   return Array.from({ length: runs }, (_, n) => {
     const name = `ledger-${String(n + 1).padStart(width, '0')}`;
-    const text = prose(windows, name, windowChars);
+    // Half a window short of `windows`: cuts at paragraph breaks make windows shorter.
+    const text = ledgerProse(windowChars * (windows - 0.5), name);
     return { key: `bench/${name}.txt`, text, windows: planWindows(text, windowChars).map((w) => text.slice(w.start, w.end)) };
   });
-}
-
-/** As in test/faults/ai-workers.test.ts: half a window short of `windows`, as cuts at paragraph breaks make windows shorter. */
-function prose(windows: number, name: string, windowChars: number): string {
-  const paragraphs: string[] = [];
-  for (let i = 0, length = 0; length < windowChars * (windows - 0.5); i++) {
-    const p = `Section ${i} of the ${name} ledger lists ${i * 3} barrels of cider, pressed in the old mill by the river and sold at the autumn market.`;
-    paragraphs.push(p);
-    length += p.length + 2;
-  }
-  return paragraphs.join('\n\n');
 }
 
 export interface WindowCall {

@@ -69,3 +69,36 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Prom
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+/**
+ * A benchmark script's main: parse the options (a bad one prints the usage and exits 2), run the
+ * benchmark with its cleanups and Ctrl-C signal, and undo everything it started, on success,
+ * failure or interruption (exit 130, no figures).
+ */
+export function benchmarkMain<O>(log: Log, usage: string, parse: (argv: string[]) => O, bench: (options: O, cleanups: Cleanups, signal: AbortSignal) => Promise<void>) {
+  return async (): Promise<void> => {
+    let options: O;
+    try {
+      options = parse(process.argv.slice(2));
+    } catch (err) {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const signal = interruptSignal(log);
+    const cleanups = new Cleanups();
+    try {
+      await bench(options, cleanups, signal);
+    } catch (err) {
+      // The benchmark's own failure is the one to report; a cleanup failure on top is only logged.
+      log(signal.aborted ? 'cleaning up after the interruption' : 'cleaning up after the failure');
+      await cleanups.runAll(log).catch((cleanupErr: unknown) => log(`cleanup also failed: ${describeError(cleanupErr)}`));
+      if (!signal.aborted) throw err;
+      log('interrupted: no figures; everything this run started is stopped and removed');
+      process.exitCode = 130;
+      return;
+    }
+    log('cleaning up');
+    await cleanups.runAll(log);
+  };
+}

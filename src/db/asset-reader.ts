@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ModelCall } from '../contracts/ai.js';
-import type { AssetLineage } from './assets.js';
+import type { AssetLineage, AssetRow } from './assets.js';
 
 /**
  * The read side of ingest: assets with their filters and keyset pages, one asset with everything
@@ -80,24 +80,11 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-interface SummaryRow {
-  id: string;
-  bucket: string;
-  key: string;
-  version: string;
-  sha256: string;
-  size_bytes: string;
-  content_type: string | null;
-  format: string;
-  language: string;
-  title: string | null;
-  summary: string;
-  keywords: string[];
-  labels: string[];
-  text_chars: number;
-  created_at: Date;
-  updated_at: Date;
-}
+/** The columns of SUMMARY_COLUMNS, as the asset repository's row type names them. */
+type SummaryRow = Pick<
+  AssetRow,
+  'id' | 'bucket' | 'key' | 'version' | 'sha256' | 'size_bytes' | 'content_type' | 'format' | 'language' | 'title' | 'summary' | 'keywords' | 'labels' | 'text_chars' | 'created_at' | 'updated_at'
+>;
 
 const SUMMARY_COLUMNS = `id::text AS id, bucket, key, version, sha256, size_bytes::text AS size_bytes, content_type, format, language,
   title, summary, keywords, labels, text_chars, created_at, updated_at`;

@@ -7,6 +7,7 @@ import type { IngestResult, IngestWorkflow } from '../../src/contracts/ingest.js
 import { startIngest } from '../../src/pipelines/ingest.js';
 import type { StartedRun } from '../../src/temporal/runs.js';
 import { processConfig } from '../support/faults.js';
+import { ledgerProse } from '../support/fixtures.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { type OpenAiServer, type RecordedCall, startOpenAiServer } from '../support/openai-server.js';
 import { type EntryProcess, exitedUnexpectedly, startPollingWorker, stopEntry, unlessExited } from '../support/processes.js';
@@ -52,15 +53,8 @@ async function startWorker(overrides: Record<string, string> = {}): Promise<Entr
   return worker;
 }
 
-function prose(windows: number, seed: string): string {
-  const paragraphs: string[] = [];
-  for (let i = 0, length = 0; length < WINDOW_CHARS * (windows - 0.5); i++) {
-    const p = `Section ${i} of the ${seed} ledger lists ${i * 3} barrels of cider, pressed in the old mill by the river and sold at the autumn market.`;
-    paragraphs.push(p);
-    length += p.length + 2;
-  }
-  return paragraphs.join('\n\n');
-}
+/** Text of about `windows` windows (half a window short: cuts at paragraph breaks make windows shorter). */
+const prose = (windows: number, seed: string): string => ledgerProse(WINDOW_CHARS * (windows - 0.5), seed);
 
 async function ingest(key: string, text: string): Promise<StartedRun> {
   const { etag } = await h.put(key, text, 'text/plain');

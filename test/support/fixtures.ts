@@ -60,3 +60,14 @@ export async function tempFolder(prefix: string): Promise<{ write(name: string, 
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/** Prose of at least `chars` characters in short paragraphs, different for each seed: text for model windows. */
+export function ledgerProse(chars: number, seed: string): string {
+  const paragraphs: string[] = [];
+  for (let i = 0, length = 0; length < chars; i++) {
+    const p = `Section ${i} of the ${seed} ledger lists ${i * 3} barrels of cider, pressed in the old mill by the river and sold at the autumn market.`;
+    paragraphs.push(p);
+    length += p.length + 2;
+  }
+  return paragraphs.join('\n\n');
+}
